@@ -1,0 +1,1 @@
+"""pesforge.analysis"""

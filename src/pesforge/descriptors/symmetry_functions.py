@@ -1,0 +1,185 @@
+"""Behler–Parrinello atom-centred symmetry functions, element-resolved.
+
+J. Behler, J. Chem. Phys. 134, 074106 (2011); J. Behler & M. Parrinello, PRL 98, 146401 (2007).
+
+For a centre atom i with neighbours j, k inside the cutoff r_c (f_c the cosine cutoff):
+
+* G2 (radial), one block per neighbour element:
+  sum_j exp(-eta (r_ij - r_s)^2) f_c(r_ij)
+* G4 (angular), one block per unordered neighbour-element pair:
+  2^(1-zeta) sum_{j<k} (1 + lambda cos theta_ijk)^zeta
+  exp(-eta (r_ij^2 + r_ik^2 + r_jk^2)) f_c(r_ij) f_c(r_ik) f_c(r_jk)
+* G5 (angular): as G4 without the r_jk terms, with an optional radial shift r_s:
+  exp(-eta ((r_ij - r_s)^2 + (r_ik - r_s)^2)) f_c(r_ij) f_c(r_ik)
+
+The kernels below are pure functions of distances and cosines; :class:`SymmetryFunctions`
+holds the parameter set and scatters the kernel values into an (A, F) feature matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from pesforge.data import keys as K
+from pesforge.neighbors import edge_vectors
+from pesforge.neighbors.triplets import triplets
+from pesforge.physics.cutoffs import cosine_cutoff
+
+
+def g2(r: torch.Tensor, eta: torch.Tensor, r_s: torch.Tensor, r_cut: float) -> torch.Tensor:
+    """Radial terms for each pair and each (eta, r_s): (E,) -> (E, n_radial)."""
+    return torch.exp(-eta * (r[:, None] - r_s) ** 2) * cosine_cutoff(r, r_cut)[:, None]
+
+
+def angular_part(cos_theta: torch.Tensor, zeta: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
+    """2^(1-zeta) (1 + lambda cos theta)^zeta for each (zeta, lambda): (T,) -> (T, n_angular)."""
+    base = (0.5 * (1.0 + lam * cos_theta[:, None])).clamp_min(0.0)
+    return 2.0 * base**zeta
+
+
+def g5_radial(r_ij: torch.Tensor, r_ik: torch.Tensor, eta: torch.Tensor, r_s: torch.Tensor,
+              r_cut: float) -> torch.Tensor:
+    """exp(-eta ((r_ij - r_s)^2 + (r_ik - r_s)^2)) f_c(r_ij) f_c(r_ik): (T,) -> (T, n_shell)."""
+    fc = cosine_cutoff(r_ij, r_cut) * cosine_cutoff(r_ik, r_cut)
+    return torch.exp(-eta * ((r_ij[:, None] - r_s) ** 2 + (r_ik[:, None] - r_s) ** 2)) * fc[:, None]
+
+
+def g4_radial(r_ij: torch.Tensor, r_ik: torch.Tensor, r_jk: torch.Tensor, eta: torch.Tensor,
+              r_cut: float) -> torch.Tensor:
+    """exp(-eta (r_ij^2 + r_ik^2 + r_jk^2)) f_c(r_ij) f_c(r_ik) f_c(r_jk): (T,) -> (T, n_eta)."""
+    fc = cosine_cutoff(r_ij, r_cut) * cosine_cutoff(r_ik, r_cut) * cosine_cutoff(r_jk, r_cut)
+    return torch.exp(-eta * (r_ij**2 + r_ik**2 + r_jk**2)[:, None]) * fc[:, None]
+
+
+@dataclass
+class SymmetryFunctionParameters:
+    """A G2 + G4/G5 parameter set. Lengths in Å, eta in 1/Å².
+
+    ``radial_eta``/``radial_shift`` pair up (one G2 per pair and neighbour element);
+    ``angular_eta``/``angular_shift`` pair up into radial shells, each combined with every
+    (zeta, lambda) from ``zetas`` x ``lambdas``.
+    """
+
+    radial_cutoff: float = 5.2
+    angular_cutoff: float = 3.5
+    radial_eta: list[float] = field(default_factory=list)
+    radial_shift: list[float] = field(default_factory=list)
+    angular_kind: str = "g5"  # "g4" or "g5"
+    angular_eta: list[float] = field(default_factory=list)
+    angular_shift: list[float] = field(default_factory=list)
+    zetas: list[float] = field(default_factory=lambda: [1.0, 2.0, 4.0, 8.0, 16.0])
+    lambdas: list[float] = field(default_factory=lambda: [1.0, -1.0])
+
+    @classmethod
+    def default(cls, radial_cutoff: float = 5.2, angular_cutoff: float | None = None,
+                n_radial: int = 16, n_angular_shells: int = 4, angular_kind: str = "g5",
+                r_min: float = 0.8) -> "SymmetryFunctionParameters":
+        """Evenly spaced Gaussian shells from ``r_min`` to the cutoff, widths set by the spacing.
+
+        The angular cutoff defaults to min(radial cutoff, 3.5 Å) as in ANI: angular terms cost
+        O(neighbours²) and most angular information is in the first shells.
+        """
+        if angular_cutoff is None:
+            angular_cutoff = min(radial_cutoff, 3.5)
+        if not 0 < angular_cutoff <= radial_cutoff:
+            raise ValueError("need 0 < angular_cutoff <= radial_cutoff")
+        radial_shift = torch.linspace(r_min, radial_cutoff, n_radial + 1)[:-1]
+        d_r = float(radial_shift[1] - radial_shift[0]) if n_radial > 1 else radial_cutoff
+        if angular_kind == "g4":
+            span = angular_cutoff**2
+            angular_eta = [float(x) / span for x in torch.logspace(-1.0, 1.0, n_angular_shells)]
+            angular_shift = [0.0] * n_angular_shells
+        else:
+            shells = torch.linspace(r_min, angular_cutoff, n_angular_shells + 1)[:-1]
+            d_a = float(shells[1] - shells[0]) if n_angular_shells > 1 else angular_cutoff
+            angular_shift = [float(x) for x in shells]
+            angular_eta = [1.0 / d_a**2] * n_angular_shells
+        return cls(radial_cutoff=radial_cutoff, angular_cutoff=angular_cutoff,
+                   radial_eta=[1.0 / d_r**2] * n_radial,
+                   radial_shift=[float(x) for x in radial_shift], angular_kind=angular_kind,
+                   angular_eta=angular_eta, angular_shift=angular_shift)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class SymmetryFunctions(nn.Module):
+    """Element-resolved G2 + G4/G5 features of every atom: batch -> (A, F).
+
+    Feature layout: ``[G2 per neighbour element (n_elements x n_radial) |
+    angular per element pair (n_pairs x n_shells x n_zeta x n_lambda)]``.
+    Atoms whose element is not in ``elements`` raise a ValueError.
+    """
+
+    def __init__(self, elements: list[int], parameters: SymmetryFunctionParameters):
+        super().__init__()
+        self.elements = sorted(int(z) for z in elements)
+        self.parameters_ = parameters
+        if parameters.angular_kind not in ("g4", "g5"):
+            raise ValueError(f"angular_kind must be 'g4' or 'g5', not {parameters.angular_kind!r}")
+        n = len(self.elements)
+        lookup = torch.full((119,), -1, dtype=torch.long)
+        lookup[torch.tensor(self.elements)] = torch.arange(n)
+        self.register_buffer("species_of_z", lookup, persistent=False)
+        pair = torch.zeros(n, n, dtype=torch.long)
+        iu = torch.triu_indices(n, n)
+        pair[iu[0], iu[1]] = torch.arange(iu.shape[1])
+        pair[iu[1], iu[0]] = torch.arange(iu.shape[1])
+        self.register_buffer("pair_of_species", pair, persistent=False)
+        p = parameters
+        zeta, lam = torch.meshgrid(torch.tensor(p.zetas), torch.tensor(p.lambdas), indexing="ij")
+        for name, value in (("radial_eta", p.radial_eta), ("radial_shift", p.radial_shift),
+                            ("angular_eta", p.angular_eta), ("angular_shift", p.angular_shift),
+                            ("zeta", zeta.reshape(-1)), ("lam", lam.reshape(-1))):
+            self.register_buffer(name, torch.as_tensor(value, dtype=torch.float64),
+                                 persistent=False)
+        self.n_elements = n
+        self.n_pairs = n * (n + 1) // 2
+        self.n_radial = len(p.radial_eta)
+        self.n_angular = len(p.angular_eta) * self.zeta.numel()
+        self.n_features = n * self.n_radial + self.n_pairs * self.n_angular
+        self.cutoff = float(p.radial_cutoff)
+
+    def species(self, atomic_numbers: torch.Tensor) -> torch.Tensor:
+        """Index of each atom's element in ``elements``; raises on unknown elements."""
+        species = self.species_of_z[atomic_numbers]
+        if (species < 0).any():
+            unknown = sorted(set(atomic_numbers[species < 0].tolist()))
+            raise ValueError(f"elements {unknown} are unknown to this model "
+                             f"(it knows {self.elements})")
+        return species
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        p = self.parameters_
+        species = self.species(batch[K.ATOMIC_NUMBERS])
+        n_atoms = species.shape[0]
+        vectors = edge_vectors(batch)
+        dtype = vectors.dtype
+        i, j = batch[K.EDGE_INDEX]
+        r = torch.linalg.norm(vectors, dim=1)
+
+        radial = g2(r, self.radial_eta.to(dtype), self.radial_shift.to(dtype), p.radial_cutoff)
+        slot = i * self.n_elements + species[j]
+        g_rad = torch.zeros(n_atoms * self.n_elements, self.n_radial, dtype=dtype,
+                            device=r.device).index_add(0, slot, radial)
+
+        angular_edges = torch.nonzero(r.detach() < p.angular_cutoff).squeeze(1)
+        a, b = triplets(i[angular_edges], n_atoms)
+        a, b = angular_edges[a], angular_edges[b]
+        r_ij, r_ik = r[a], r[b]
+        cos_theta = (vectors[a] * vectors[b]).sum(1) / (r_ij * r_ik)
+        ang = angular_part(cos_theta, self.zeta.to(dtype), self.lam.to(dtype))
+        if p.angular_kind == "g5":
+            shells = g5_radial(r_ij, r_ik, self.angular_eta.to(dtype),
+                               self.angular_shift.to(dtype), p.angular_cutoff)
+        else:
+            r_jk = torch.linalg.norm(vectors[b] - vectors[a], dim=1)
+            shells = g4_radial(r_ij, r_ik, r_jk, self.angular_eta.to(dtype), p.angular_cutoff)
+        terms = (shells[:, :, None] * ang[:, None, :]).reshape(len(a), -1)
+        slot = i[a] * self.n_pairs + self.pair_of_species[species[j[a]], species[j[b]]]
+        g_ang = torch.zeros(n_atoms * self.n_pairs, self.n_angular, dtype=dtype,
+                            device=r.device).index_add(0, slot, terms)
+        return torch.cat([g_rad.reshape(n_atoms, -1), g_ang.reshape(n_atoms, -1)], dim=1)

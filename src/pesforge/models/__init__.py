@@ -1,0 +1,9 @@
+"""Potentials: the interface, the autograd derivatives, architectures and model files."""
+
+from pesforge.models.autograd import compute
+from pesforge.models.bpnn import BPNN
+from pesforge.models.io import load_model, save_model
+from pesforge.models.potential import REGISTRY, Potential, SumPotential, build, describe, register
+
+__all__ = ["Potential", "SumPotential", "BPNN", "compute", "load_model", "save_model",
+           "register", "build", "describe", "REGISTRY"]

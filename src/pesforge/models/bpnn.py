@@ -1,0 +1,115 @@
+"""The Behler–Parrinello neural-network potential.
+
+E = sum_i [ e0(Z_i) + scale * NN_{Z_i}((G_i - mu_{Z_i}) / sigma_{Z_i}) + shift(Z_i) ]
+
+with G_i the symmetry functions of atom i (:mod:`pesforge.descriptors.symmetry_functions`),
+one MLP per element, e0 per-element reference energies from a least-squares fit to the training
+energies (float64, frozen), mu/sigma descriptor statistics of the training set, ``scale`` a
+fixed energy scale and ``shift`` a trainable per-element offset. Per-atom energies are returned
+in float64 so totals keep meV precision in a float32 model.
+
+J. Behler & M. Parrinello, Phys. Rev. Lett. 98, 146401 (2007).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+
+import numpy as np
+import torch
+from torch import nn
+
+from pesforge.data import keys as K
+from pesforge.descriptors.symmetry_functions import SymmetryFunctionParameters, SymmetryFunctions
+from pesforge.models.potential import Potential, register
+from pesforge.nn.mlp import ElementMLPs
+
+
+@register("bpnn")
+class BPNN(Potential):
+    """Behler–Parrinello potential.
+
+    Args:
+        elements: atomic numbers the model knows.
+        symmetry_functions: a :class:`SymmetryFunctionParameters` or its dict; default
+            ``SymmetryFunctionParameters.default(cutoff)``.
+        cutoff: radial cutoff in Å, used when ``symmetry_functions`` is not given.
+        hidden: hidden-layer widths of each element's MLP.
+        activation: a smooth activation name (see :data:`pesforge.nn.mlp.ACTIVATIONS`).
+    """
+
+    reads = (K.POSITIONS, K.ATOMIC_NUMBERS, K.CELL, K.SYSTEM, K.EDGE_INDEX, K.EDGE_SHIFTS)
+
+    def __init__(self, elements: Sequence[int], symmetry_functions=None, cutoff: float = 5.2,
+                 hidden: Sequence[int] = (128, 64), activation: str = "silu"):
+        super().__init__()
+        if symmetry_functions is None:
+            symmetry_functions = SymmetryFunctionParameters.default(cutoff)
+        elif isinstance(symmetry_functions, dict):
+            symmetry_functions = SymmetryFunctionParameters(**symmetry_functions)
+        self.descriptor = SymmetryFunctions(list(elements), symmetry_functions)
+        self.elements = self.descriptor.elements
+        self.cutoff = self.descriptor.cutoff
+        self.hidden = [int(h) for h in hidden]
+        self.activation = activation
+        n, f = len(self.elements), self.descriptor.n_features
+        self.networks = ElementMLPs(n, f, self.hidden, 1, activation)
+        self.shift = nn.Parameter(torch.zeros(n))
+        self.register_buffer("feature_mean", torch.zeros(n, f))
+        self.register_buffer("feature_std", torch.ones(n, f))
+        self.register_buffer("energy_scale", torch.ones(()))
+        self.register_buffer("reference_energies", torch.zeros(n, dtype=torch.float64))
+
+    def config(self):
+        return {"elements": self.elements,
+                "symmetry_functions": asdict(self.descriptor.parameters_),
+                "hidden": self.hidden, "activation": self.activation}
+
+    def _apply(self, fn, recurse=True):
+        # Reference energies stay float64 whatever dtype the model is cast to.
+        reference = self.reference_energies
+        out = super()._apply(fn, recurse)
+        self.reference_energies = reference.to(self.energy_scale.device)
+        return out
+
+    def forward(self, batch):
+        features = self.descriptor(batch)
+        species = self.descriptor.species(batch[K.ATOMIC_NUMBERS])
+        x = (features - self.feature_mean[species]) / self.feature_std[species]
+        learned = self.energy_scale * self.networks(x, species).squeeze(1) + self.shift[species]
+        return self.reference_energies[species] + learned.to(torch.float64)
+
+    @torch.no_grad()
+    def fit_statistics(self, batches, reference_energies: np.ndarray | None = None,
+                       energy_scale: float | None = None) -> None:
+        """Set descriptor mean/std per element from training batches and the fixed energy terms.
+
+        Args:
+            batches: iterable of training batches (no labels needed).
+            reference_energies: (n_elements,) eV per atom of each element in ``elements``.
+            energy_scale: eV; typical size of per-atom energy variations (e.g. force RMS x 1 Å).
+        """
+        n, f = len(self.elements), self.descriptor.n_features
+        total = torch.zeros(n, f, dtype=torch.float64)
+        square = torch.zeros(n, f, dtype=torch.float64)
+        count = torch.zeros(n, dtype=torch.float64)
+        for batch in batches:
+            g = self.descriptor(batch).to(torch.float64)
+            s = self.descriptor.species(batch[K.ATOMIC_NUMBERS])
+            total.index_add_(0, s, g)
+            square.index_add_(0, s, g * g)
+            count.index_add_(0, s, torch.ones_like(s, dtype=torch.float64))
+        seen = count > 0
+        mean = torch.zeros(n, f, dtype=torch.float64)
+        mean[seen] = total[seen] / count[seen, None]
+        var = torch.zeros(n, f, dtype=torch.float64)
+        var[seen] = square[seen] / count[seen, None] - mean[seen] ** 2
+        std = var.clamp_min(0).sqrt()
+        std = torch.where(std > 1e-6, std, torch.ones_like(std))
+        self.feature_mean.copy_(mean)
+        self.feature_std.copy_(std)
+        if reference_energies is not None:
+            self.reference_energies.copy_(torch.as_tensor(reference_energies, dtype=torch.float64))
+        if energy_scale is not None:
+            self.energy_scale.fill_(float(energy_scale))

@@ -1,0 +1,55 @@
+"""Neighbour search with vesin and differentiable edge vectors."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from pesforge.data import keys as K
+
+
+def neighbor_list(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cutoff: float):
+    """All directed pairs (i, j) with |r_j - r_i + S @ cell| < cutoff, i != j or S != 0.
+
+    Args:
+        positions: (N, 3) Å.
+        cell: (3, 3) Å, rows are cell vectors; ignored along non-periodic directions.
+        pbc: (3,) bool.
+        cutoff: Å.
+
+    Returns:
+        ``(edge_index, shifts)``: (2, E) int64 array of (i, j) and (E, 3) int64 lattice shifts.
+    """
+    from vesin import NeighborList
+
+    positions = np.ascontiguousarray(positions, dtype=np.float64)
+    pbc = np.asarray(pbc, dtype=bool)
+    n = len(positions)
+    if n == 0 or cutoff <= 0:
+        return np.zeros((2, 0), np.int64), np.zeros((0, 3), np.int64)
+    box = np.array(cell, dtype=np.float64).reshape(3, 3)
+    if not pbc.any():
+        box = np.zeros((3, 3))
+    calculator = NeighborList(cutoff=float(cutoff), full_list=True)
+    i, j, shifts = calculator.compute(points=positions, box=box, periodic=_periodic(pbc),
+                                      quantities="ijS", copy=True)
+    edge_index = np.stack([np.asarray(i, np.int64), np.asarray(j, np.int64)])
+    return edge_index, np.asarray(shifts, dtype=np.int64).reshape(-1, 3)
+
+
+def _periodic(pbc: np.ndarray) -> list[bool]:
+    return [bool(p) for p in pbc]
+
+
+def edge_vectors(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Differentiable r_ij = r_j - r_i + S_ij @ cell, shape (E, 3), in Å.
+
+    Reads :data:`~pesforge.data.keys.POSITIONS`, :data:`~pesforge.data.keys.CELL`,
+    :data:`~pesforge.data.keys.EDGE_INDEX`, :data:`~pesforge.data.keys.EDGE_SHIFTS` and
+    :data:`~pesforge.data.keys.SYSTEM`; gradients reach positions and (strained) cell.
+    """
+    positions = batch[K.POSITIONS]
+    i, j = batch[K.EDGE_INDEX]
+    shifts = batch[K.EDGE_SHIFTS].to(positions.dtype)
+    cell = batch[K.CELL][batch[K.SYSTEM][i]]
+    return positions[j] - positions[i] + torch.einsum("ek,ekl->el", shifts, cell)
