@@ -34,17 +34,15 @@ def g2(r: torch.Tensor, eta: torch.Tensor, r_s: torch.Tensor, r_cut: float) -> t
     return torch.exp(-eta * (r[:, None] - r_s) ** 2) * cosine_cutoff(r, r_cut)[:, None]
 
 
-def angular_part(cos_theta: torch.Tensor, zeta: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
-    """2^(1-zeta) (1 + lambda cos theta)^zeta for each (zeta, lambda): (T,) -> (T, n_angular)."""
-    base = (0.5 * (1.0 + lam * cos_theta[:, None])).clamp_min(0.0)
-    return 2.0 * base**zeta
+def angular_part(cos_theta: torch.Tensor, zetas: list[float], lambdas: list[float]) -> torch.Tensor:
+    """2^(1-zeta) (1 + lambda cos theta)^zeta: (T,) -> (T, n_zeta * n_lambda), zeta-major.
 
-
-def g5_radial(r_ij: torch.Tensor, r_ik: torch.Tensor, eta: torch.Tensor, r_s: torch.Tensor,
-              r_cut: float) -> torch.Tensor:
-    """exp(-eta ((r_ij - r_s)^2 + (r_ik - r_s)^2)) f_c(r_ij) f_c(r_ik): (T,) -> (T, n_shell)."""
-    fc = cosine_cutoff(r_ij, r_cut) * cosine_cutoff(r_ik, r_cut)
-    return torch.exp(-eta * ((r_ij[:, None] - r_s) ** 2 + (r_ik[:, None] - r_s) ** 2)) * fc[:, None]
+    Integer exponents use repeated multiplication (much faster than a tensor power).
+    """
+    lam = torch.tensor(lambdas, dtype=cos_theta.dtype, device=cos_theta.device)
+    base = (0.5 * (1.0 + lam * cos_theta[:, None])).clamp_min(0.0)  # (T, n_lambda)
+    powers = [base ** (int(z) if float(z).is_integer() else z) for z in zetas]
+    return 2.0 * torch.stack(powers, dim=1).reshape(len(cos_theta), -1)
 
 
 def g4_radial(r_ij: torch.Tensor, r_ik: torch.Tensor, r_jk: torch.Tensor, eta: torch.Tensor,
@@ -130,16 +128,14 @@ class SymmetryFunctions(nn.Module):
         pair[iu[1], iu[0]] = torch.arange(iu.shape[1])
         self.register_buffer("pair_of_species", pair, persistent=False)
         p = parameters
-        zeta, lam = torch.meshgrid(torch.tensor(p.zetas), torch.tensor(p.lambdas), indexing="ij")
         for name, value in (("radial_eta", p.radial_eta), ("radial_shift", p.radial_shift),
-                            ("angular_eta", p.angular_eta), ("angular_shift", p.angular_shift),
-                            ("zeta", zeta.reshape(-1)), ("lam", lam.reshape(-1))):
+                            ("angular_eta", p.angular_eta), ("angular_shift", p.angular_shift)):
             self.register_buffer(name, torch.as_tensor(value, dtype=torch.float64),
                                  persistent=False)
         self.n_elements = n
         self.n_pairs = n * (n + 1) // 2
         self.n_radial = len(p.radial_eta)
-        self.n_angular = len(p.angular_eta) * self.zeta.numel()
+        self.n_angular = len(p.angular_eta) * len(p.zetas) * len(p.lambdas)
         self.n_features = n * self.n_radial + self.n_pairs * self.n_angular
         self.cutoff = float(p.radial_cutoff)
 
@@ -166,20 +162,25 @@ class SymmetryFunctions(nn.Module):
         g_rad = torch.zeros(n_atoms * self.n_elements, self.n_radial, dtype=dtype,
                             device=r.device).index_add(0, slot, radial)
 
-        angular_edges = torch.nonzero(r.detach() < p.angular_cutoff).squeeze(1)
-        a, b = triplets(i[angular_edges], n_atoms)
-        a, b = angular_edges[a], angular_edges[b]
-        r_ij, r_ik = r[a], r[b]
-        cos_theta = (vectors[a] * vectors[b]).sum(1) / (r_ij * r_ik)
-        ang = angular_part(cos_theta, self.zeta.to(dtype), self.lam.to(dtype))
+        # Angular terms: only edges inside the angular cutoff, paired around their centre.
+        inside = torch.nonzero(r.detach() < p.angular_cutoff).squeeze(1)
+        centre, r_in, v_in = i[inside], r[inside], vectors[inside]
+        neighbour_species = species[j[inside]]
+        a, b = triplets(centre, n_atoms)
+        units = v_in / r_in[:, None]
+        cos_theta = (units[a] * units[b]).sum(1)
+        ang = angular_part(cos_theta, p.zetas, p.lambdas)
+        eta, shift = self.angular_eta.to(dtype), self.angular_shift.to(dtype)
         if p.angular_kind == "g5":
-            shells = g5_radial(r_ij, r_ik, self.angular_eta.to(dtype),
-                               self.angular_shift.to(dtype), p.angular_cutoff)
+            # exp(-eta((r_ij-r_s)^2 + (r_ik-r_s)^2)) f_c f_c factorises into per-edge shells.
+            shell = g2(r_in, eta, shift, p.angular_cutoff)
+            shells = shell[a] * shell[b]
         else:
-            r_jk = torch.linalg.norm(vectors[b] - vectors[a], dim=1)
-            shells = g4_radial(r_ij, r_ik, r_jk, self.angular_eta.to(dtype), p.angular_cutoff)
+            r_jk = torch.linalg.norm(v_in[b] - v_in[a], dim=1)
+            shells = g4_radial(r_in[a], r_in[b], r_jk, eta, p.angular_cutoff)
         terms = (shells[:, :, None] * ang[:, None, :]).reshape(len(a), -1)
-        slot = i[a] * self.n_pairs + self.pair_of_species[species[j[a]], species[j[b]]]
+        slot = centre[a] * self.n_pairs + self.pair_of_species[neighbour_species[a],
+                                                               neighbour_species[b]]
         g_ang = torch.zeros(n_atoms * self.n_pairs, self.n_angular, dtype=dtype,
                             device=r.device).index_add(0, slot, terms)
         return torch.cat([g_rad.reshape(n_atoms, -1), g_ang.reshape(n_atoms, -1)], dim=1)

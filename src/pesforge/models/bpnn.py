@@ -74,8 +74,16 @@ class BPNN(Potential):
         return out
 
     def forward(self, batch):
-        features = self.descriptor(batch)
-        species = self.descriptor.species(batch[K.ATOMIC_NUMBERS])
+        return self.energies_from_features(self.features(batch), batch[K.ATOMIC_NUMBERS])
+
+    def features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Symmetry functions (A, F): fixed, parameter-free functions of the geometry."""
+        return self.descriptor(batch)
+
+    def energies_from_features(self, features: torch.Tensor,
+                               atomic_numbers: torch.Tensor) -> torch.Tensor:
+        """Per-atom energies (A,) float64 eV from symmetry functions (A, F)."""
+        species = self.descriptor.species(atomic_numbers)
         x = (features - self.feature_mean[species]) / self.feature_std[species]
         learned = self.energy_scale * self.networks(x, species).squeeze(1) + self.shift[species]
         return self.reference_energies[species] + learned.to(torch.float64)

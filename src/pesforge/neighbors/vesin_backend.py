@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -20,8 +22,6 @@ def neighbor_list(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cuto
     Returns:
         ``(edge_index, shifts)``: (2, E) int64 array of (i, j) and (E, 3) int64 lattice shifts.
     """
-    from vesin import NeighborList
-
     positions = np.ascontiguousarray(positions, dtype=np.float64)
     pbc = np.asarray(pbc, dtype=bool)
     n = len(positions)
@@ -30,15 +30,18 @@ def neighbor_list(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cuto
     box = np.array(cell, dtype=np.float64).reshape(3, 3)
     if not pbc.any():
         box = np.zeros((3, 3))
-    calculator = NeighborList(cutoff=float(cutoff), full_list=True)
-    i, j, shifts = calculator.compute(points=positions, box=box, periodic=_periodic(pbc),
-                                      quantities="ijS", copy=True)
+    periodic = [bool(p) for p in pbc]
+    i, j, shifts = _calculator(float(cutoff)).compute(points=positions, box=box,
+                                                      periodic=periodic, quantities="ijS")
     edge_index = np.stack([np.asarray(i, np.int64), np.asarray(j, np.int64)])
     return edge_index, np.asarray(shifts, dtype=np.int64).reshape(-1, 3)
 
 
-def _periodic(pbc: np.ndarray) -> list[bool]:
-    return [bool(p) for p in pbc]
+@functools.lru_cache(maxsize=8)
+def _calculator(cutoff: float):
+    from vesin import NeighborList
+
+    return NeighborList(cutoff=cutoff, full_list=True)
 
 
 def edge_vectors(batch: dict[str, torch.Tensor]) -> torch.Tensor:

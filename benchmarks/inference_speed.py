@@ -1,0 +1,74 @@
+"""Inference speed of a BPNN: ms per energy+forces call and how it scales with system size.
+
+Usage: python benchmarks/inference_speed.py [--threads 2] [--max-atoms 100000] [--repeats 5]
+
+Prints, for aspirin (21 atoms, rMD17 geometry when ../shared/data is present, else ASE's) and
+liquid-density ethanol boxes of ~1e3 to ~1e5 atoms: the median wall time of one energy+forces
+evaluation (neighbour list included, as in an MD step without a skin) and atom-steps/s.
+Weights are random: speed does not depend on their values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from systems import aspirin, ethanol_box  # noqa: E402
+
+from pesforge.data.batch import collate  # noqa: E402
+from pesforge.data.frame import Frame  # noqa: E402
+from pesforge.models import BPNN, compute  # noqa: E402
+
+
+def time_call(model, atoms, repeats: int) -> float:
+    """Median seconds of neighbour list + batch + energy + forces."""
+    frame = Frame.from_atoms(atoms)
+    times = []
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        batch = collate([frame], model.cutoff, dtype=model.dtype)
+        compute(model, batch, forces=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times[1:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--max-atoms", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    model = BPNN([1, 6, 8]).float().eval()
+    print(f"BPNN default: {model.descriptor.n_features} features, hidden {model.hidden}, "
+          f"cutoff {model.cutoff} Å (angular {model.descriptor.parameters_.angular_cutoff} Å), "
+          f"float32, {args.threads} threads")
+    mol = aspirin()
+    t = time_call(model, mol, max(args.repeats, 20))
+    print(f"aspirin ({len(mol)} atoms): {t * 1e3:.2f} ms per energy+forces call")
+    print(f"{'atoms':>8} {'ms/call':>10} {'atom-steps/s':>14} {'us/atom':>9}")
+    n_molecules = 122
+    rows = []
+    while n_molecules * 9 <= args.max_atoms:
+        box = ethanol_box(n_molecules)
+        repeats = args.repeats if len(box) < 20_000 else 2
+        t = time_call(model, box, repeats)
+        rows.append((len(box), t))
+        print(f"{len(box):>8} {t * 1e3:>10.1f} {len(box) / t:>14.0f} {t / len(box) * 1e6:>9.2f}",
+              flush=True)
+        n_molecules *= 3
+    if len(rows) >= 2:
+        n, t = np.array(rows).T
+        slope = np.polyfit(np.log(n), np.log(t), 1)[0]
+        print(f"log-log slope of time vs atoms: {slope:.3f} (1 = linear)")
+
+
+if __name__ == "__main__":
+    main()
