@@ -42,7 +42,7 @@ def angular_part(cos_theta: torch.Tensor, zetas: list[float], lambdas: list[floa
     lam = torch.tensor(lambdas, dtype=cos_theta.dtype, device=cos_theta.device)
     base = (0.5 * (1.0 + lam * cos_theta[:, None])).clamp_min(0.0)  # (T, n_lambda)
     powers = [base ** (int(z) if float(z).is_integer() else z) for z in zetas]
-    return 2.0 * torch.stack(powers, dim=1).reshape(len(cos_theta), -1)
+    return 2.0 * torch.stack(powers, dim=1).reshape(len(cos_theta), len(zetas) * len(lambdas))
 
 
 def g4_radial(r_ij: torch.Tensor, r_ik: torch.Tensor, r_jk: torch.Tensor, eta: torch.Tensor,
@@ -178,7 +178,7 @@ class SymmetryFunctions(nn.Module):
         else:
             r_jk = torch.linalg.norm(v_in[b] - v_in[a], dim=1)
             shells = g4_radial(r_in[a], r_in[b], r_jk, eta, p.angular_cutoff)
-        terms = (shells[:, :, None] * ang[:, None, :]).reshape(len(a), -1)
+        terms = (shells[:, :, None] * ang[:, None, :]).reshape(len(a), self.n_angular)
         slot = centre[a] * self.n_pairs + self.pair_of_species[neighbour_species[a],
                                                                neighbour_species[b]]
         g_ang = torch.zeros(n_atoms * self.n_pairs, self.n_angular, dtype=dtype,

@@ -55,9 +55,11 @@ def compute(potential: Potential, batch: dict[str, torch.Tensor], *, forces: boo
         energy = torch.zeros(n_systems, dtype=torch.float64, device=atomic.device)
         energy = energy.index_add(0, system, atomic)
         out = {K.ENERGY: energy, K.ATOMIC_ENERGIES: atomic}
-        if inputs:
+        if inputs and energy.requires_grad:
             grads = torch.autograd.grad(energy.sum(), inputs, create_graph=training,
                                         allow_unused=True)
+        else:  # the energy does not depend on positions or strain at all
+            grads = [None] * len(inputs)
     if not inputs:
         return out if training else {k: v.detach() for k, v in out.items()}
     grads = [torch.zeros_like(x) if g is None else g for g, x in zip(grads, inputs)]
