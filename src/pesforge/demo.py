@@ -7,6 +7,7 @@ package (rMD17 ethanol split 01, PBE/def2-SVP, CC0), so it runs on a fresh machi
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -37,6 +38,7 @@ def run_demo(output: str | Path = "demo_output", *, max_minutes: float = 5.0,
 
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(output / "training", ignore_errors=True)  # the demo always starts afresh
     started = time.perf_counter()
     config = TrainConfig.model_validate({
         "data": {"train_file": str(bundled_path("rmd17_ethanol_train_01.npz")),

@@ -37,20 +37,20 @@ def compute(potential: Potential, batch: dict[str, torch.Tensor], *, forces: boo
     n_systems = batch[K.N_ATOMS].shape[0]
     positions = batch[K.POSITIONS]
     inputs: list[torch.Tensor] = []
-    if forces or stress:
-        positions = positions.detach().requires_grad_(True)
-        inputs.append(positions)
-    if stress:
-        strain = torch.zeros((n_systems, 3, 3), dtype=positions.dtype, device=positions.device,
-                             requires_grad=True)
-        inputs.append(strain)
-        sym = 0.5 * (strain + strain.transpose(1, 2))
-        batch[K.POSITIONS] = positions + torch.einsum("ai,aij->aj", positions, sym[system])
-        batch[K.CELL] = batch[K.CELL] + torch.bmm(batch[K.CELL], sym)
-    else:
-        batch[K.POSITIONS] = positions
+    with torch.enable_grad() if (forces or stress or training) else torch.no_grad():
+        if forces or stress:
+            positions = positions.detach().requires_grad_(True)
+            inputs.append(positions)
+        if stress:
+            strain = torch.zeros((n_systems, 3, 3), dtype=positions.dtype,
+                                 device=positions.device, requires_grad=True)
+            inputs.append(strain)
+            sym = 0.5 * (strain + strain.transpose(1, 2))
+            batch[K.POSITIONS] = positions + torch.einsum("ai,aij->aj", positions, sym[system])
+            batch[K.CELL] = batch[K.CELL] + torch.bmm(batch[K.CELL], sym)
+        else:
+            batch[K.POSITIONS] = positions
 
-    with torch.enable_grad() if inputs or training else torch.no_grad():
         atomic = potential(batch).to(torch.float64)
         energy = torch.zeros(n_systems, dtype=torch.float64, device=atomic.device)
         energy = energy.index_add(0, system, atomic)

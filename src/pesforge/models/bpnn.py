@@ -26,6 +26,10 @@ from pesforge.models.potential import Potential, register
 from pesforge.nn.mlp import ElementMLPs
 
 
+#: Smallest standard deviation a feature is divided by in the standardisation.
+MIN_FEATURE_STD = 1e-2
+
+
 @register("bpnn")
 class BPNN(Potential):
     """Behler–Parrinello potential.
@@ -113,8 +117,10 @@ class BPNN(Potential):
         mean[seen] = total[seen] / count[seen, None]
         var = torch.zeros(n, f, dtype=torch.float64)
         var[seen] = square[seen] / count[seen, None] - mean[seen] ** 2
+        # A floor keeps features that barely vary in training from being amplified into noise
+        # on unseen geometries; features that never vary (absent element pairs) keep unit scale.
         std = var.clamp_min(0).sqrt()
-        std = torch.where(std > 1e-6, std, torch.ones_like(std))
+        std = torch.where(std > 1e-8, std.clamp_min(MIN_FEATURE_STD), torch.ones_like(std))
         self.feature_mean.copy_(mean)
         self.feature_std.copy_(std)
         if reference_energies is not None:

@@ -127,7 +127,7 @@ def compute_cached(model, batch: dict[str, torch.Tensor], *, forces: bool = True
         features = features.detach().requires_grad_(True)
     with torch.enable_grad() if (forces or training) else torch.no_grad():
         atomic = model.energies_from_features(features, batch[K.ATOMIC_NUMBERS])
-        energy = torch.zeros(len(batch[K.N_ATOMS]), dtype=torch.float64)
+        energy = torch.zeros(len(batch[K.N_ATOMS]), dtype=torch.float64, device=atomic.device)
         energy = energy.index_add(0, batch[K.SYSTEM], atomic)
         out = {K.ENERGY: energy, K.ATOMIC_ENERGIES: atomic}
         if forces:

@@ -1,0 +1,158 @@
+"""The ``pesforge`` command line: each command parses its arguments and calls one library
+function (:func:`pesforge.training.train`, :func:`pesforge.training.metrics.evaluate_file`,
+:func:`pesforge.demo.run_demo`).
+
+Bad input (unreadable data, an invalid config, a missing file) prints ``error: ...`` on one
+line to stderr and exits with status 1; set ``PESFORGE_DEBUG=1`` to see the traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Machine-learned potential energy surfaces: train, evaluate, demo.")
+
+
+#: Warning categories meant for developers, not for someone running a command.
+_QUIET = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+
+
+def _one_line(err: BaseException) -> str:
+    text = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+    return " ".join(line.strip() for line in str(text).splitlines() if line.strip())
+
+
+def _friendly(fn):
+    """Run a command, turning bad-input exceptions into a one-line message and exit code 1,
+    and library warnings into one-line ``warning:`` messages on stderr."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            try:
+                return fn(*args, **kwargs)
+            except (ValueError, KeyError, OSError) as err:
+                if os.environ.get("PESFORGE_DEBUG"):
+                    raise
+                typer.echo(f"error: {_one_line(err)}", err=True)
+                raise typer.Exit(code=1) from None
+            finally:
+                for w in caught:
+                    if not issubclass(w.category, _QUIET):
+                        typer.echo(f"warning: {_one_line(Exception(str(w.message)))}", err=True)
+
+    return wrapper
+
+
+@app.command("train")
+@_friendly
+def train_command(
+    config: Optional[Path] = typer.Argument(None, help="YAML config; flags override it."),
+    train_file: Optional[str] = typer.Option(None, "--train-file", help="Training data."),
+    test_file: Optional[str] = typer.Option(None, "--test-file", help="Test data."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model name (bpnn)."),
+    max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Time budget."),
+    max_epochs: Optional[int] = typer.Option(None, "--max-epochs", help="Epoch limit."),
+    output: Optional[str] = typer.Option(None, "--output", help="Run folder."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed."),
+    device: Optional[str] = typer.Option(None, "--device", help="Torch device (cpu, cuda)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint."),
+    allow_mixed_levels: bool = typer.Option(
+        False, "--allow-mixed-levels", help="Accept labels from different levels of theory."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
+) -> None:
+    """Train a potential; writes model.safetensors, metrics.json and plots to the run folder."""
+    from pesforge.training import TrainConfig, load_config, train
+
+    if config is None and resume:  # resume a run from the config saved in its folder
+        folder = Path(output or TrainConfig.model_fields["output"].default)
+        if (folder / "config.yaml").is_file():
+            config = folder / "config.yaml"
+    overrides = {"data.train_file": train_file, "data.test_file": test_file,
+                 "model.name": model, "max_minutes": max_minutes,
+                 "optimizer.max_epochs": max_epochs, "output": output, "seed": seed,
+                 "device": device, "data.allow_mixed_levels": True if allow_mixed_levels else None}
+    result = train(load_config(config, overrides), progress=progress, resume=resume)
+    typer.echo(f"stopped: {result.stop_reason} after {len(result.history)} epoch(s)")
+    for split, values in result.metrics.items():
+        typer.echo(f"{split:>10}: {_summary(values)}")
+    typer.echo(f"model: {result.output / 'model.safetensors'}")
+
+
+@app.command("evaluate")
+@_friendly
+def evaluate_command(
+    model: Path = typer.Option(..., "--model", help="Model file (.safetensors)."),
+    data: Path = typer.Option(..., "--data", help="Labelled data (.xyz, .extxyz, .db, .npz)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    batch_size: int = typer.Option(32, "--batch-size", min=1),
+    energy_key: str = typer.Option("energy", "--energy-key"),
+    forces_key: str = typer.Option("forces", "--forces-key"),
+    stress_key: str = typer.Option("stress", "--stress-key"),
+    allow_mixed_levels: bool = typer.Option(False, "--allow-mixed-levels"),
+    device: str = typer.Option("cpu", "--device"),
+) -> None:
+    """Energy MAE/RMSE (meV, meV/atom) and force MAE/RMSE (meV/Å) of a model on data."""
+    from pesforge.training.metrics import evaluate_file
+
+    metrics = evaluate_file(str(model), str(data), batch_size=batch_size, energy_key=energy_key,
+                            forces_key=forces_key, stress_key=stress_key,
+                            allow_mixed=allow_mixed_levels, device=device)
+    if as_json:
+        typer.echo(json.dumps(metrics))
+        return
+    typer.echo(f"{data}: {metrics['n_frames']} frames")
+    rows = [("energy", "energy_mae_meV", "energy_rmse_meV", "meV"),
+            ("energy / atom", "energy_mae_meV_per_atom", "energy_rmse_meV_per_atom", "meV/atom"),
+            ("forces", "force_mae_meV_per_A", "force_rmse_meV_per_A", "meV/Å"),
+            ("stress", "stress_mae_meV_per_A3", "stress_rmse_meV_per_A3", "meV/Å³")]
+    for name, mae, rmse, unit in rows:
+        if mae in metrics:
+            typer.echo(f"  {name:<14} MAE {_fmt(metrics[mae])}  RMSE {_fmt(metrics[rmse])}  {unit}")
+
+
+@app.command("demo")
+@_friendly
+def demo_command(
+    output: Path = typer.Option(Path("pesforge-demo"), "--output", help="Demo folder."),
+) -> None:
+    """Train a small model on bundled rMD17 ethanol, evaluate it and run a short MD."""
+    try:
+        from pesforge.demo import run_demo
+    except ModuleNotFoundError as err:
+        if err.name != "pesforge.demo":
+            raise
+        typer.echo("error: this pesforge installation has no demo module", err=True)
+        raise typer.Exit(code=1) from None
+    result = run_demo(output=output)
+    if result is not None:
+        typer.echo(str(result))
+
+
+def _fmt(value: float | None) -> str:
+    return "    n/a" if value is None else f"{value:8.3f}"
+
+
+def _summary(metrics: dict) -> str:
+    parts = [f"E MAE {_fmt(metrics.get('energy_mae_meV_per_atom')).strip()} meV/atom",
+             f"F MAE {_fmt(metrics.get('force_mae_meV_per_A')).strip()} meV/Å",
+             f"({metrics.get('n_frames')} frames)"]
+    return ", ".join(parts[:2]) + " " + parts[2]
+
+
+def main() -> None:  # pragma: no cover - console entry point alternative
+    app(prog_name="pesforge")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""The training configuration: a typed pydantic tree that maps onto constructors.
+
+``TrainConfig`` is read from YAML (:func:`load_config`), with command-line flags applied as
+overrides on top; extra keys are rejected so that a typo fails instead of being ignored.
+Values derived from the data (reference energies, energy scale, split indices) are not part of
+the config: they go into ``resolved.json`` beside the model.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ConfigError(ValueError):
+    """A configuration file or value that cannot be used (one-line message)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Strict):
+    """Where the labelled frames come from and how they are split.
+
+    ``n_validation`` (a count) takes precedence over ``validation_fraction`` when given.
+    """
+
+    train_file: str
+    test_file: str | None = None
+    validation_fraction: float = Field(0.05, gt=0.0, lt=1.0)
+    n_validation: int | None = Field(None, ge=1)
+    energy_key: str = "energy"
+    forces_key: str = "forces"
+    stress_key: str = "stress"
+    level_of_theory: str | None = None
+    allow_mixed_levels: bool = False
+
+
+class ModelConfig(_Strict):
+    """The potential to train; ``name`` selects a builder (see :mod:`pesforge.training.factory`).
+
+    The remaining fields are the Behler–Parrinello settings: ``cutoff`` and ``angular_cutoff``
+    in Å (angular defaults to min(cutoff, 3.5 Å)), ``n_radial`` G2 shells, ``n_angular_shells``
+    G4/G5 shells, per-element MLP widths ``hidden`` and the weights' ``dtype``.
+    """
+
+    name: str = "bpnn"
+    cutoff: float = Field(5.2, gt=0.0)
+    angular_cutoff: float | None = Field(None, gt=0.0)
+    n_radial: int = Field(16, ge=1)
+    n_angular_shells: int = Field(4, ge=1)
+    angular_kind: Literal["g4", "g5"] = "g5"
+    hidden: list[int] = Field(default_factory=lambda: [128, 64])
+    activation: str = "silu"
+    dtype: Literal["float32", "float64"] = "float32"
+
+    @model_validator(mode="after")
+    def _check(self) -> "ModelConfig":
+        from pesforge.nn.mlp import ACTIVATIONS
+        from pesforge.training.factory import BUILDERS
+
+        if self.name not in BUILDERS:
+            raise ValueError(f"unknown model {self.name!r}; known: {sorted(BUILDERS)}")
+        if self.angular_cutoff is not None and self.angular_cutoff > self.cutoff:
+            raise ValueError("angular_cutoff must not exceed cutoff")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}")
+        if any(h < 1 for h in self.hidden):
+            raise ValueError("hidden layer widths must be positive")
+        return self
+
+
+class NoiseConfig(_Strict):
+    """Label noise; the loss weights become 1/sigma² (a Gaussian maximum-likelihood loss).
+
+    ``sigma_energy_per_atom`` eV/atom, ``sigma_forces`` eV/Å per component, ``sigma_stress``
+    eV/Å³ per component.
+    """
+
+    sigma_energy_per_atom: float = Field(gt=0.0)
+    sigma_forces: float = Field(gt=0.0)
+    sigma_stress: float = Field(1.0, gt=0.0)
+
+
+class LossConfig(_Strict):
+    """Weights of the mean-squared errors of per-atom energy, forces and stress, given either
+    directly or as label noise (``noise``); the two forms are mutually exclusive.
+
+    Defaults when neither is given: energy 1, forces 10, stress 1 (eV-based squared errors).
+    """
+
+    energy_weight: float | None = Field(None, ge=0.0)
+    forces_weight: float | None = Field(None, ge=0.0)
+    stress_weight: float | None = Field(None, ge=0.0)
+    noise: NoiseConfig | None = None
+
+    @model_validator(mode="after")
+    def _exclusive(self) -> "LossConfig":
+        given = [n for n in ("energy_weight", "forces_weight", "stress_weight")
+                 if getattr(self, n) is not None]
+        if self.noise is not None and given:
+            raise ValueError(f"give either loss.noise or loss weights, not both (got noise and "
+                             f"{', '.join(given)})")
+        return self
+
+    def weights(self) -> tuple[float, float, float]:
+        """(energy, forces, stress) weights actually used."""
+        if self.noise is not None:
+            n = self.noise
+            return (1.0 / n.sigma_energy_per_atom**2, 1.0 / n.sigma_forces**2,
+                    1.0 / n.sigma_stress**2)
+        return (1.0 if self.energy_weight is None else self.energy_weight,
+                10.0 if self.forces_weight is None else self.forces_weight,
+                1.0 if self.stress_weight is None else self.stress_weight)
+
+
+class SchedulerConfig(_Strict):
+    """ReduceLROnPlateau on the validation loss: multiply the learning rate by ``factor``
+    after ``patience`` epochs without improvement, never below ``min_lr``."""
+
+    factor: float = Field(0.5, gt=0.0, lt=1.0)
+    patience: int = Field(10, ge=0)
+    min_lr: float = Field(1e-6, ge=0.0)
+
+
+class OptimizerConfig(_Strict):
+    """AdamW with gradient clipping, an exponential moving average of the weights (used for
+    validation and the saved model), plateau scheduling and early stopping."""
+
+    lr: float = Field(1e-3, gt=0.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+    batch_size: int = Field(16, ge=1)
+    grad_clip: float | None = Field(10.0, gt=0.0)
+    ema_decay: float | None = Field(0.99, ge=0.0, lt=1.0)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    early_stopping_patience: int | None = Field(50, ge=1)
+    max_epochs: int = Field(1000, ge=1)
+
+
+class TrainConfig(_Strict):
+    """Everything a training run needs. ``max_minutes`` limits the wall time of one
+    invocation (a resumed run gets a fresh budget); ``output`` is the run folder.
+
+    ``feature_cache``: when the model has fixed features (BPNN) and the frames are small
+    molecules without stress labels, precompute features and their Jacobians once and train
+    on them (:mod:`pesforge.training.feature_cache`; same forces, fewer operations per step;
+    CPU only).
+    """
+
+    data: DataConfig
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    max_minutes: float | None = Field(None, gt=0.0)
+    seed: int = Field(0, ge=0)
+    device: str = "cpu"
+    feature_cache: bool = True
+    output: str = "pesforge-run"
+
+    def to_yaml(self, path: str | os.PathLike) -> Path:
+        """Write the config as YAML, atomically."""
+        from pesforge.fileio import atomic_write
+
+        text = yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+        def write(tmp: str) -> None:
+            Path(tmp).write_text(text)
+
+        return atomic_write(path, write)
+
+
+def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``tree["a"]["b"] = value`` for ``dotted = "a.b"``, creating levels as needed."""
+    *parents, leaf = dotted.split(".")
+    node = tree
+    for p in parents:
+        child = node.setdefault(p, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"cannot set {dotted}: {p} is not a section")
+        node = child
+    node[leaf] = value
+
+
+def format_validation_error(err: ValidationError) -> str:
+    """One line naming each bad field: ``loss: give either ...; data.train_file: missing``."""
+    parts = []
+    for e in err.errors():
+        where = ".".join(str(x) for x in e["loc"]) or "config"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (typo?)"
+        if e["type"] == "missing" and e["loc"] == ("data",):
+            where, msg = "data.train_file", "required (the training data file)"
+        parts.append(f"{where}: {msg}")
+    return "; ".join(parts)
+
+
+def load_config(path: str | os.PathLike | None = None,
+                overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Read a YAML config (optional) and apply ``overrides`` (dotted keys such as
+    ``"data.train_file"``; ``None`` values are ignored).
+
+    Raises:
+        ConfigError: unreadable YAML, or a config pydantic rejects (message names the fields).
+    """
+    tree: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        try:
+            tree = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path} is not valid YAML: {err}".replace("\n", " ")) from err
+        if not isinstance(tree, dict):
+            raise ConfigError(f"{path}: the top level of a config must be a mapping")
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            set_dotted(tree, key, value)
+    try:
+        return TrainConfig.model_validate(tree)
+    except ValidationError as err:
+        where = f"{path}: " if path is not None else ""
+        raise ConfigError(f"{where}invalid config: {format_validation_error(err)}") from err
