@@ -7,22 +7,21 @@ from ase import Atoms
 from ase.build import molecule
 
 
-def ethanol_box(n_molecules: int = 122, density_g_cm3: float = 0.789, seed: int = 0) -> Atoms:
-    """Randomly oriented ethanol molecules on a cubic grid at liquid density (periodic)."""
+def ethanol_box(per_side: int = 5, density_g_cm3: float = 0.789, seed: int = 0) -> Atoms:
+    """per_side³ randomly oriented ethanol molecules on a filled cubic grid at liquid density
+    (periodic); per_side = 5 gives 1125 atoms in a 23.0 Å box."""
     rng = np.random.default_rng(seed)
     mol = molecule("CH3CH2OH")
     mol.positions -= mol.get_center_of_mass()
+    n_molecules = per_side**3
     mass_g = n_molecules * mol.get_masses().sum() / 6.02214076e23
     length = (mass_g / density_g_cm3 * 1e24) ** (1 / 3)
-    per_side = int(np.ceil(n_molecules ** (1 / 3)))
     spacing = length / per_side
     box = Atoms(cell=np.eye(3) * length, pbc=True)
-    sites = np.array([(i, j, k) for i in range(per_side) for j in range(per_side)
-                      for k in range(per_side)])[:n_molecules]
-    for site in sites:
+    for site in np.ndindex(per_side, per_side, per_side):
         m = mol.copy()
         q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
-        m.positions = m.positions @ q.T + (site + 0.5) * spacing
+        m.positions = m.positions @ q.T + (np.array(site) + 0.5) * spacing
         box += m
     return box
 

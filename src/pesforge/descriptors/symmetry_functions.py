@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from pesforge.data import keys as K
+from pesforge.descriptors.angular_kernel import angular_part, outer_scatter
 from pesforge.neighbors import edge_vectors
 from pesforge.neighbors.triplets import triplets
 from pesforge.physics.cutoffs import cosine_cutoff
@@ -32,17 +33,6 @@ from pesforge.physics.cutoffs import cosine_cutoff
 def g2(r: torch.Tensor, eta: torch.Tensor, r_s: torch.Tensor, r_cut: float) -> torch.Tensor:
     """Radial terms for each pair and each (eta, r_s): (E,) -> (E, n_radial)."""
     return torch.exp(-eta * (r[:, None] - r_s) ** 2) * cosine_cutoff(r, r_cut)[:, None]
-
-
-def angular_part(cos_theta: torch.Tensor, zetas: list[float], lambdas: list[float]) -> torch.Tensor:
-    """2^(1-zeta) (1 + lambda cos theta)^zeta: (T,) -> (T, n_zeta * n_lambda), zeta-major.
-
-    Integer exponents use repeated multiplication (much faster than a tensor power).
-    """
-    lam = torch.tensor(lambdas, dtype=cos_theta.dtype, device=cos_theta.device)
-    base = (0.5 * (1.0 + lam * cos_theta[:, None])).clamp_min(0.0)  # (T, n_lambda)
-    powers = [base ** (int(z) if float(z).is_integer() else z) for z in zetas]
-    return 2.0 * torch.stack(powers, dim=1).reshape(len(cos_theta), len(zetas) * len(lambdas))
 
 
 def g4_radial(r_ij: torch.Tensor, r_ik: torch.Tensor, r_jk: torch.Tensor, eta: torch.Tensor,
@@ -148,25 +138,47 @@ class SymmetryFunctions(nn.Module):
                              f"(it knows {self.elements})")
         return species
 
+    #: Centre atoms per block: large systems are featurised block by block so that the
+    #: per-triplet intermediates stay cache-sized (time per atom then stays constant).
+    block_atoms: int = 2048
+
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        p = self.parameters_
         species = self.species(batch[K.ATOMIC_NUMBERS])
         n_atoms = species.shape[0]
         vectors = edge_vectors(batch)
-        dtype = vectors.dtype
         i, j = batch[K.EDGE_INDEX]
+        if n_atoms <= self.block_atoms:
+            return self._block(vectors, i, j, species, n_atoms)
+        if len(i) > 1 and bool((i[1:] < i[:-1]).any()):
+            order = torch.argsort(i, stable=True)
+            vectors, i, j = vectors[order], i[order], j[order]
+        starts = torch.arange(0, n_atoms, self.block_atoms, device=i.device)
+        bounds = torch.searchsorted(i, torch.cat([starts, starts.new_tensor([n_atoms])])).tolist()
+        blocks = []
+        for lo, e0, e1 in zip(starts.tolist(), bounds[:-1], bounds[1:]):
+            n_centres = min(self.block_atoms, n_atoms - lo)
+            blocks.append(self._block(vectors[e0:e1], i[e0:e1] - lo, j[e0:e1], species,
+                                      n_centres, centre_offset=lo))
+        return torch.cat(blocks)
+
+    def _block(self, vectors: torch.Tensor, i: torch.Tensor, j: torch.Tensor,
+               species: torch.Tensor, n_centres: int, centre_offset: int = 0) -> torch.Tensor:
+        """Features (n_centres, F) of centres ``centre_offset + i`` from their edges."""
+        p = self.parameters_
+        dtype = vectors.dtype
         r = torch.linalg.norm(vectors, dim=1)
+        neighbour_species = species[j]
 
         radial = g2(r, self.radial_eta.to(dtype), self.radial_shift.to(dtype), p.radial_cutoff)
-        slot = i * self.n_elements + species[j]
-        g_rad = torch.zeros(n_atoms * self.n_elements, self.n_radial, dtype=dtype,
+        slot = i * self.n_elements + neighbour_species
+        g_rad = torch.zeros(n_centres * self.n_elements, self.n_radial, dtype=dtype,
                             device=r.device).index_add(0, slot, radial)
 
         # Angular terms: only edges inside the angular cutoff, paired around their centre.
         inside = torch.nonzero(r.detach() < p.angular_cutoff).squeeze(1)
         centre, r_in, v_in = i[inside], r[inside], vectors[inside]
-        neighbour_species = species[j[inside]]
-        a, b = triplets(centre, n_atoms)
+        neighbour_species = neighbour_species[inside]
+        a, b = triplets(centre, n_centres)
         units = v_in / r_in[:, None]
         cos_theta = (units[a] * units[b]).sum(1)
         ang = angular_part(cos_theta, p.zetas, p.lambdas)
@@ -178,9 +190,7 @@ class SymmetryFunctions(nn.Module):
         else:
             r_jk = torch.linalg.norm(v_in[b] - v_in[a], dim=1)
             shells = g4_radial(r_in[a], r_in[b], r_jk, eta, p.angular_cutoff)
-        terms = (shells[:, :, None] * ang[:, None, :]).reshape(len(a), self.n_angular)
         slot = centre[a] * self.n_pairs + self.pair_of_species[neighbour_species[a],
                                                                neighbour_species[b]]
-        g_ang = torch.zeros(n_atoms * self.n_pairs, self.n_angular, dtype=dtype,
-                            device=r.device).index_add(0, slot, terms)
-        return torch.cat([g_rad.reshape(n_atoms, -1), g_ang.reshape(n_atoms, -1)], dim=1)
+        g_ang = outer_scatter(shells, ang, slot, n_centres * self.n_pairs)
+        return torch.cat([g_rad.reshape(n_centres, -1), g_ang.reshape(n_centres, -1)], dim=1)

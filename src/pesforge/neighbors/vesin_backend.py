@@ -20,7 +20,8 @@ def neighbor_list(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cuto
         cutoff: Å.
 
     Returns:
-        ``(edge_index, shifts)``: (2, E) int64 array of (i, j) and (E, 3) int64 lattice shifts.
+        ``(edge_index, shifts)``: (2, E) int64 array of (i, j), grouped by i (ascending), and
+        (E, 3) int64 lattice shifts.
     """
     positions = np.ascontiguousarray(positions, dtype=np.float64)
     pbc = np.asarray(pbc, dtype=bool)
@@ -32,9 +33,16 @@ def neighbor_list(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cuto
         box = np.zeros((3, 3))
     periodic = [bool(p) for p in pbc]
     i, j, shifts = _calculator(float(cutoff)).compute(points=positions, box=box,
-                                                      periodic=periodic, quantities="ijS")
-    edge_index = np.stack([np.asarray(i, np.int64), np.asarray(j, np.int64)])
-    return edge_index, np.asarray(shifts, dtype=np.int64).reshape(-1, 3)
+                                                      periodic=periodic, quantities="ijS",
+                                                      copy=False)
+    i, j = i.astype(np.int64), j.astype(np.int64)
+    shifts = shifts.astype(np.int64).reshape(-1, 3)
+    # Edges grouped by centre: gathers and scatters over edges and angle triplets then walk
+    # memory in order, and large systems can be featurised in contiguous blocks of centres.
+    if len(i) > 1 and (i[1:] < i[:-1]).any():
+        order = np.argsort(i, kind="stable")
+        i, j, shifts = i[order], j[order], shifts[order]
+    return np.stack([i, j]), shifts
 
 
 @functools.lru_cache(maxsize=8)
