@@ -37,6 +37,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--forces-weight", type=float, default=100.0)
+    parser.add_argument("--patience", type=int, default=25,
+                        help="epochs without validation improvement before the lr halves")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -56,7 +58,8 @@ def main() -> None:
         "model": {"name": "bpnn", "hidden": [int(h) for h in args.hidden.split(",")]},
         "loss": {"energy_weight": 1.0, "forces_weight": args.forces_weight},
         "optimizer": {"lr": args.lr, "batch_size": args.batch_size, "max_epochs": 100000,
-                      "early_stopping_patience": 1000},
+                      "early_stopping_patience": 1000,
+                      "scheduler": {"patience": args.patience}},
         "max_minutes": args.minutes, "seed": args.seed, "output": str(out),
     })
     start = time.perf_counter()

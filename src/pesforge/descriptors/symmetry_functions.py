@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from pesforge.data import keys as K
-from pesforge.descriptors.angular_kernel import angular_part, outer_scatter
+from pesforge.descriptors.kernels import angular_part, outer_scatter
 from pesforge.neighbors import edge_vectors
 from pesforge.neighbors.triplets import triplets
 from pesforge.physics.cutoffs import cosine_cutoff

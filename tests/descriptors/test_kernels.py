@@ -3,7 +3,7 @@ second derivatives (used when training on forces and stress) against autograd's 
 
 import torch
 
-from pesforge.descriptors.angular_kernel import outer_scatter
+from pesforge.descriptors.kernels import outer_scatter
 
 
 def reference(s, a, slot, n_rows):
@@ -39,3 +39,4 @@ def test_outer_scatter_forward_mode_matches_reference():
     _, got = torch.func.jvp(lambda x, y: outer_scatter(x, y, slot, 5), (s, a), (ds, da))
     _, want = torch.func.jvp(lambda x, y: reference(x, y, slot, 5), (s, a), (ds, da))
     assert torch.allclose(got, want)
+

@@ -94,3 +94,4 @@ def outer_scatter(s: torch.Tensor, a: torch.Tensor, slot: torch.Tensor,
                   n_rows: int) -> torch.Tensor:
     """Sum of outer products per slot: (T, n_s), (T, n_a), (T,) -> (n_rows, n_s * n_a)."""
     return _OuterScatter.apply(s, a, slot, n_rows)
+
