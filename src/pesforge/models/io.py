@@ -8,48 +8,32 @@ is ever unpickled.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from pesforge.fileio import atomic_write
+from pesforge.fileio import read_tensor_header, save_tensors
 from pesforge.models.potential import Potential, build, describe
 
 FORMAT_VERSION = 1
+HEADER_KEY = "pesforge"
 
 
 def save_model(potential: Potential, path: str | os.PathLike,
                extra: dict[str, Any] | None = None) -> Path:
     """Write ``potential`` to ``path`` atomically. ``extra`` is JSON stored alongside
     (training provenance, level of theory, metrics)."""
-    from safetensors.torch import save_file
-
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in potential.state_dict().items()}
     header = {"format_version": FORMAT_VERSION, "potential": describe(potential),
               "dtype": str(potential.dtype).replace("torch.", ""), "extra": extra or {}}
-    metadata = {"pesforge": json.dumps(header)}
-    return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+    return save_tensors(path, tensors, HEADER_KEY, header)
 
 
 def read_header(path: str | os.PathLike) -> dict[str, Any]:
     """The JSON header of a model file."""
-    from safetensors import safe_open
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"model file {path} does not exist")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            metadata = f.metadata() or {}
-    except Exception as err:  # safetensors raises its own error types
-        raise ValueError(f"{path} is not a safetensors model file: {err}") from err
-    if "pesforge" not in metadata:
-        raise ValueError(f"{path} has no pesforge header; was it written by pesforge.save_model?")
-    header = json.loads(metadata["pesforge"])
-    return _migrate(header, path)
+    return _migrate(read_tensor_header(path, HEADER_KEY, "model file"), Path(path))
 
 
 def _migrate(header: dict[str, Any], path: Path) -> dict[str, Any]:

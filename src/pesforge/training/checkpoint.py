@@ -10,7 +10,6 @@ checkpoint intact), and nothing is ever pickled.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 
 import torch
 
-from pesforge.fileio import atomic_write
+from pesforge.fileio import read_tensor_header, save_tensors
 
 FORMAT_VERSION = 1
 METADATA_KEY = "pesforge_checkpoint"
@@ -73,30 +72,16 @@ def unflatten(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
     """Write ``state`` (nested dicts/lists/tuples of tensors, numbers and strings) atomically."""
-    from safetensors.torch import save_file
-
     tensors: dict[str, torch.Tensor] = {}
     structure = {"format_version": FORMAT_VERSION, "state": flatten(state, tensors)}
-    metadata = {METADATA_KEY: json.dumps(structure, allow_nan=False)}
-    return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+    return save_tensors(path, tensors, METADATA_KEY, structure)
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint` (tensors on the CPU)."""
-    from safetensors import safe_open
     from safetensors.torch import load_file
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            metadata = f.metadata() or {}
-    except Exception as err:  # safetensors raises its own error types
-        raise ValueError(f"{path} is not a safetensors checkpoint: {err}") from err
-    if METADATA_KEY not in metadata:
-        raise ValueError(f"{path} is not a pesforge checkpoint (no {METADATA_KEY} metadata)")
-    structure = json.loads(metadata[METADATA_KEY])
+    structure = read_tensor_header(path, METADATA_KEY, "checkpoint")
     if structure.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"{path}: checkpoint format {structure.get('format_version')} is not "
                          f"supported (this pesforge reads {FORMAT_VERSION})")
