@@ -52,7 +52,7 @@ def test_noise_gives_inverse_variance_weights():
 
 
 def test_weights_default_and_explicit():
-    assert LossConfig().weights() == (1.0, 10.0, 1.0)
+    assert LossConfig().weights() == (1.0, 100.0, 1.0)
     assert LossConfig(forces_weight=2.0).weights() == (1.0, 2.0, 1.0)
 
 

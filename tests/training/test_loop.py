@@ -59,7 +59,7 @@ def test_resolved_record(straight):
     assert resolved["n_frames"] == {"train": 24, "validation": 6, "test": 8}
     best = int(np.argmin([h["val_loss"] for h in result.history])) + 1
     assert resolved["training"]["best_epoch"] == best
-    assert resolved["training"]["loss_weights"] == {"energy": 1.0, "forces": 10.0, "stress": 1.0}
+    assert resolved["training"]["loss_weights"] == {"energy": 1.0, "forces": 100.0, "stress": 1.0}
 
 
 def test_saved_model_is_the_best_ema_model_with_provenance(straight):

@@ -91,7 +91,8 @@ class LossConfig(_Strict):
     """Weights of the mean-squared errors of per-atom energy, forces and stress, given either
     directly or as label noise (``noise``); the two forms are mutually exclusive.
 
-    Defaults when neither is given: energy 1, forces 10, stress 1 (eV-based squared errors).
+    Defaults when neither is given: energy 1, forces 100, stress 1 (squared errors of eV/atom,
+    eV/Å and eV/Å³; forces dominate, as in MACE's default weighting).
     """
 
     energy_weight: float | None = Field(None, ge=0.0)
@@ -115,7 +116,7 @@ class LossConfig(_Strict):
             return (1.0 / n.sigma_energy_per_atom**2, 1.0 / n.sigma_forces**2,
                     1.0 / n.sigma_stress**2)
         return (1.0 if self.energy_weight is None else self.energy_weight,
-                10.0 if self.forces_weight is None else self.forces_weight,
+                100.0 if self.forces_weight is None else self.forces_weight,
                 1.0 if self.stress_weight is None else self.stress_weight)
 
 
