@@ -110,8 +110,15 @@ def test_demo_calls_run_demo_with_the_output(monkeypatch, tmp_path):
     import pesforge.demo
 
     seen = {}
-    monkeypatch.setattr(pesforge.demo, "run_demo",
-                        lambda output: seen.setdefault("output", output) and None)
+    summary = {"energy_mae_meV_per_atom": 1.0, "force_mae_meV_per_A": 20.0, "n_frames": 1000}
+    md = {"steps": 10, "total_energy_drift_meV_per_atom_per_ps": 0.01}
+
+    def fake(output):
+        seen["output"] = output
+        return {"test": summary, "md": md}
+
+    monkeypatch.setattr(pesforge.demo, "run_demo", fake)
     result = runner.invoke(app, ["demo", "--output", str(tmp_path / "d")])
     assert result.exit_code == 0, result.output
     assert str(seen["output"]) == str(tmp_path / "d")
+    assert "report.md" in result.output

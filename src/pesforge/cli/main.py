@@ -124,19 +124,17 @@ def evaluate_command(
 @app.command("demo")
 @_friendly
 def demo_command(
-    output: Path = typer.Option(Path("pesforge-demo"), "--output", help="Demo folder."),
+    output: Path = typer.Option(Path("demo_output"), "--output", help="Report folder."),
 ) -> None:
-    """Train a small model on bundled rMD17 ethanol, evaluate it and run a short MD."""
-    try:
-        from pesforge.demo import run_demo
-    except ModuleNotFoundError as err:
-        if err.name != "pesforge.demo":
-            raise
-        typer.echo("error: this pesforge installation has no demo module", err=True)
-        raise typer.Exit(code=1) from None
-    result = run_demo(output=output)
-    if result is not None:
-        typer.echo(str(result))
+    """Train a BPNN on bundled rMD17 ethanol, test it, run NVE MD; writes a report folder."""
+    from pesforge.demo import run_demo
+
+    metrics = run_demo(output=output)
+    md = metrics["md"]
+    typer.echo(f"test: {_summary(metrics['test'])}")
+    typer.echo(f"NVE: {md['steps']} steps, total-energy drift "
+               f"{md['total_energy_drift_meV_per_atom_per_ps']:.3f} meV/atom/ps")
+    typer.echo(f"report: {output / 'report.md'}")
 
 
 def _fmt(value: float | None) -> str:
