@@ -37,6 +37,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--forces-weight", type=float, default=100.0)
+    parser.add_argument("--zetas", default=None,
+                        help="angular exponents, e.g. 1,4,16 (default: the model's)")
     parser.add_argument("--patience", type=int, default=25,
                         help="epochs without validation improvement before the lr halves")
     args = parser.parse_args()
@@ -55,7 +57,8 @@ def main() -> None:
     out = Path(args.out) / f"rmd17_{args.molecule}"
     config = TrainConfig.model_validate({
         "data": {"train_file": str(train_file), "n_validation": 50},
-        "model": {"name": "bpnn", "hidden": [int(h) for h in args.hidden.split(",")]},
+        "model": {"name": "bpnn", "hidden": [int(h) for h in args.hidden.split(",")],
+                  **({"zetas": [float(z) for z in args.zetas.split(",")]} if args.zetas else {})},
         "loss": {"energy_weight": 1.0, "forces_weight": args.forces_weight},
         "optimizer": {"lr": args.lr, "batch_size": args.batch_size, "max_epochs": 100000,
                       "early_stopping_patience": 1000,

@@ -64,7 +64,8 @@ class SymmetryFunctionParameters:
     @classmethod
     def default(cls, radial_cutoff: float = 5.2, angular_cutoff: float | None = None,
                 n_radial: int = 16, n_angular_shells: int = 4, angular_kind: str = "g5",
-                r_min: float = 0.8) -> "SymmetryFunctionParameters":
+                r_min: float = 0.8, zetas: list[float] | None = None,
+                ) -> "SymmetryFunctionParameters":
         """Evenly spaced Gaussian shells from ``r_min`` to the cutoff, widths set by the spacing.
 
         The angular cutoff defaults to min(radial cutoff, 3.5 Å) as in ANI: angular terms cost
@@ -85,7 +86,8 @@ class SymmetryFunctionParameters:
             d_a = float(shells[1] - shells[0]) if n_angular_shells > 1 else angular_cutoff
             angular_shift = [float(x) for x in shells]
             angular_eta = [1.0 / d_a**2] * n_angular_shells
-        return cls(radial_cutoff=radial_cutoff, angular_cutoff=angular_cutoff,
+        extra = {} if zetas is None else {"zetas": [float(z) for z in zetas]}
+        return cls(radial_cutoff=radial_cutoff, angular_cutoff=angular_cutoff, **extra,
                    radial_eta=[1.0 / d_r**2] * n_radial,
                    radial_shift=[float(x) for x in radial_shift], angular_kind=angular_kind,
                    angular_eta=angular_eta, angular_shift=angular_shift)

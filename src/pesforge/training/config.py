@@ -46,7 +46,8 @@ class ModelConfig(_Strict):
 
     The remaining fields are the Behler–Parrinello settings: ``cutoff`` and ``angular_cutoff``
     in Å (angular defaults to min(cutoff, 3.5 Å)), ``n_radial`` G2 shells, ``n_angular_shells``
-    G4/G5 shells, per-element MLP widths ``hidden`` and the weights' ``dtype``.
+    G4/G5 shells, angular exponents ``zetas`` (default 1, 2, 4, 8, 16), per-element MLP widths
+    ``hidden`` and the weights' ``dtype``.
     """
 
     name: str = "bpnn"
@@ -55,6 +56,7 @@ class ModelConfig(_Strict):
     n_radial: int = Field(16, ge=1)
     n_angular_shells: int = Field(4, ge=1)
     angular_kind: Literal["g4", "g5"] = "g5"
+    zetas: list[float] | None = None
     hidden: list[int] = Field(default_factory=lambda: [128, 64])
     activation: str = "silu"
     dtype: Literal["float32", "float64"] = "float32"

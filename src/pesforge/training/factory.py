@@ -36,7 +36,8 @@ def build_bpnn(config: "ModelConfig", elements: Sequence[int]) -> "Potential":
 
     sf = SymmetryFunctionParameters.default(
         config.cutoff, config.angular_cutoff, n_radial=config.n_radial,
-        n_angular_shells=config.n_angular_shells, angular_kind=config.angular_kind)
+        n_angular_shells=config.n_angular_shells, angular_kind=config.angular_kind,
+        zetas=config.zetas)
     return BPNN(elements, sf, hidden=config.hidden, activation=config.activation)
 
 
