@@ -145,27 +145,35 @@ class SymmetryFunctions(nn.Module):
     block_atoms: int = 2048
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.cat([features for _, _, features in self.blocks(batch)])
+
+    def blocks(self, batch: dict[str, torch.Tensor]):
+        """Yield ``(lo, hi, features)``: the (hi - lo, F) features of atoms lo..hi-1, in
+        blocks of :attr:`block_atoms` centres (one block for small systems)."""
         species = self.species(batch[K.ATOMIC_NUMBERS])
         n_atoms = species.shape[0]
         vectors = edge_vectors(batch)
         i, j = batch[K.EDGE_INDEX]
         if n_atoms <= self.block_atoms:
-            return self._block(vectors, i, j, species, n_atoms)
+            yield 0, n_atoms, self._block(vectors, i, j, species, n_atoms)
+            return
         if len(i) > 1 and bool((i[1:] < i[:-1]).any()):
             order = torch.argsort(i, stable=True)
             vectors, i, j = vectors[order], i[order], j[order]
         starts = torch.arange(0, n_atoms, self.block_atoms, device=i.device)
         bounds = torch.searchsorted(i, torch.cat([starts, starts.new_tensor([n_atoms])])).tolist()
-        blocks = []
-        for lo, e0, e1 in zip(starts.tolist(), bounds[:-1], bounds[1:]):
-            n_centres = min(self.block_atoms, n_atoms - lo)
-            blocks.append(self._block(vectors[e0:e1], i[e0:e1] - lo, j[e0:e1], species,
-                                      n_centres, centre_offset=lo))
-        return torch.cat(blocks)
+        # split (not slicing): its backward concatenates the blocks' gradients, where each
+        # slice's backward would allocate a gradient of all edges (quadratic in size).
+        sizes = [e1 - e0 for e0, e1 in zip(bounds[:-1], bounds[1:])]
+        for lo, e0, e1, block_vectors in zip(starts.tolist(), bounds[:-1], bounds[1:],
+                                             torch.split(vectors, sizes)):
+            hi = min(lo + self.block_atoms, n_atoms)
+            yield lo, hi, self._block(block_vectors, i[e0:e1] - lo, j[e0:e1], species, hi - lo)
 
     def _block(self, vectors: torch.Tensor, i: torch.Tensor, j: torch.Tensor,
-               species: torch.Tensor, n_centres: int, centre_offset: int = 0) -> torch.Tensor:
-        """Features (n_centres, F) of centres ``centre_offset + i`` from their edges."""
+               species: torch.Tensor, n_centres: int) -> torch.Tensor:
+        """Features (n_centres, F) of the centres ``i`` (0 <= i < n_centres) from their edges
+        (vectors (E, 3) Å, neighbour indices ``j`` into ``species``)."""
         p = self.parameters_
         dtype = vectors.dtype
         r = torch.linalg.norm(vectors, dim=1)

@@ -78,7 +78,10 @@ class BPNN(Potential):
         return out
 
     def forward(self, batch):
-        return self.energies_from_features(self.features(batch), batch[K.ATOMIC_NUMBERS])
+        # Block by block (large systems): every intermediate stays block-sized.
+        numbers = batch[K.ATOMIC_NUMBERS]
+        return torch.cat([self.energies_from_features(features, numbers[lo:hi])
+                          for lo, hi, features in self.descriptor.blocks(batch)])
 
     def features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Symmetry functions (A, F): fixed, parameter-free functions of the geometry."""
