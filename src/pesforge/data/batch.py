@@ -53,6 +53,14 @@ def collate(frames: Sequence[Frame], cutoff: float, *, dtype: torch.dtype = torc
         K.PBC: torch.from_numpy(np.stack([f.pbc for f in frames])),
         K.EDGE_INDEX: torch.from_numpy(edge_index),
         K.EDGE_SHIFTS: torch.from_numpy(shifts.astype(np.float64)),
+        **labels(frames),
+    }
+    return to(batch, dtype=dtype)
+
+
+def labels(frames: Sequence[Frame]) -> Batch:
+    """``REF_*`` labels (float64) and ``has_*`` masks of frames; missing labels are zeros."""
+    return {
         K.HAS_ENERGY: torch.tensor([f.energy is not None for f in frames]),
         K.HAS_FORCES: torch.tensor([f.forces is not None for f in frames]),
         K.HAS_STRESS: torch.tensor([f.stress is not None for f in frames]),
@@ -63,7 +71,6 @@ def collate(frames: Sequence[Frame], cutoff: float, *, dtype: torch.dtype = torc
         K.REF_STRESS: torch.from_numpy(np.stack(
             [f.stress if f.stress is not None else np.zeros((3, 3)) for f in frames])),
     }
-    return to(batch, dtype=dtype)
 
 
 def to(batch: Batch, device: torch.device | str | None = None,

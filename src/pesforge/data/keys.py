@@ -3,7 +3,7 @@
 A batch is a plain ``dict[str, torch.Tensor]`` holding one or more systems concatenated along the
 atom axis (as in NequIP and TorchSim). Keys are the constants below; each is documented by a
 :class:`KeySpec`. Shapes use ``A`` = atoms in the batch, ``S`` = systems, ``E`` = edges (directed
-neighbour pairs ``i -> j``). Cell vectors are rows. Reference labels read from files carry the
+neighbour pairs ``i -> j``), ``P`` = atom pairs of cached feature Jacobians, ``F`` = features. Cell vectors are rows. Reference labels read from files carry the
 ``REF_`` prefix so that predictions never overwrite them.
 """
 
@@ -18,7 +18,7 @@ class KeySpec:
 
     name: str
     shape: str
-    scope: str  # "atom" | "edge" | "system"
+    scope: str  # "atom" | "edge" | "system" | "pair"
     dtype: str  # "float" (the model's dtype), "float64", "int64" or "bool"
     unit: str
     doc: str
@@ -49,6 +49,13 @@ EDGE_SHIFTS = _key(
     "edge_cell_shift", "(E, 3)", "edge", "float", "1",
     "Integer lattice translations S so that r_ij = r_j - r_i + S @ cell.",
 )
+
+# --- cached descriptors (training on fixed features, see pesforge.training.feature_cache) ---
+FEATURES = _key("features", "(A, F)", "atom", "float", "1", "Fixed per-atom descriptors G_i.")
+FEATURE_JACOBIAN = _key("feature_jacobian", "(P, F, 3)", "pair", "float", "1/Å",
+                        "dG_i/dR_k for each atom pair (i, k) of FEATURE_PAIRS.")
+FEATURE_PAIRS = _key("feature_pairs", "(2, P)", "pair", "int64", "1",
+                     "Atom pairs (i, k) with a non-zero block dG_i/dR_k (k = i included).")
 
 # --- predictions ----------------------------------------------------------------------------
 ATOMIC_ENERGIES = _key("atomic_energies", "(A,)", "atom", "float64", "eV", "Per-atom energies.")

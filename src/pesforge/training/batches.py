@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from pesforge.data import keys as K
 from pesforge.data.batch import collate, to
 from pesforge.data.frame import Frame
 from pesforge.models.autograd import compute
@@ -77,6 +78,6 @@ class BatchSource:
     def predict(model: Potential, batch: Batch, *, forces: bool, stress: bool,
                 training: bool) -> Batch:
         """Energies (and forces/stress) of ``model`` on a batch from :meth:`batch`."""
-        if "jacobian" in batch:
+        if K.FEATURE_JACOBIAN in batch:
             return compute_cached(model, batch, forces=forces, training=training)
         return compute(model, batch, forces=forces, stress=stress, training=training)

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from pesforge.data import keys as K
-from pesforge.data.batch import collate, frame_graph
+from pesforge.data.batch import collate, frame_graph, labels, to
 from pesforge.data.frame import Frame
 
 
@@ -100,29 +100,22 @@ class FeatureCache:
         n_atoms = torch.tensor([len(f) for f in frames])
         offsets = torch.cumsum(n_atoms, 0) - n_atoms
         pairs = torch.cat([self._pairs[n] + o for n, o in zip(indices, offsets)], dim=1)
-        dtype = self._features[0].dtype
-        return {
-            "features": torch.cat([self._features[n] for n in indices]),
-            "jacobian": torch.cat([self._jacobians[n] for n in indices]),
-            "jacobian_pairs": pairs,
+        batch = {
+            K.FEATURES: torch.cat([self._features[n] for n in indices]),
+            K.FEATURE_JACOBIAN: torch.cat([self._jacobians[n] for n in indices]),
+            K.FEATURE_PAIRS: pairs,
             K.ATOMIC_NUMBERS: torch.from_numpy(np.concatenate([f.numbers for f in frames])),
             K.SYSTEM: torch.repeat_interleave(torch.arange(len(frames)), n_atoms),
             K.N_ATOMS: n_atoms,
-            K.REF_ENERGY: torch.tensor([f.energy or 0.0 for f in frames], dtype=torch.float64),
-            K.REF_FORCES: torch.from_numpy(np.concatenate(
-                [f.forces if f.forces is not None else np.zeros((len(f), 3)) for f in frames]
-            )).to(dtype),
-            K.HAS_ENERGY: torch.tensor([f.energy is not None for f in frames]),
-            K.HAS_FORCES: torch.tensor([f.forces is not None for f in frames]),
-            K.HAS_STRESS: torch.zeros(len(frames), dtype=torch.bool),
-            K.REF_STRESS: torch.zeros(len(frames), 3, 3, dtype=dtype),
+            **labels(frames),
         }
+        return to(batch, dtype=self._features[0].dtype)
 
 
 def compute_cached(model, batch: dict[str, torch.Tensor], *, forces: bool = True,
                    training: bool = False) -> dict[str, torch.Tensor]:
     """Energies (S,) float64 and forces (A, 3) from a :meth:`FeatureCache.batch`."""
-    features = batch["features"]
+    features = batch[K.FEATURES]
     if forces:
         features = features.detach().requires_grad_(True)
     with torch.enable_grad() if (forces or training) else torch.no_grad():
@@ -132,8 +125,8 @@ def compute_cached(model, batch: dict[str, torch.Tensor], *, forces: bool = True
         out = {K.ENERGY: energy, K.ATOMIC_ENERGIES: atomic}
         if forces:
             (d_e,) = torch.autograd.grad(energy.sum(), features, create_graph=training)
-            i, k = batch["jacobian_pairs"]
-            contributions = torch.einsum("pf,pfc->pc", d_e[i], batch["jacobian"])
+            i, k = batch[K.FEATURE_PAIRS]
+            contributions = torch.einsum("pf,pfc->pc", d_e[i], batch[K.FEATURE_JACOBIAN])
             zeros = contributions.new_zeros(len(features), 3)
             out[K.FORCES] = -zeros.index_add(0, k, contributions)
     return out if training else {key: value.detach() for key, value in out.items()}
