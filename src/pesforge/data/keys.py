@@ -3,8 +3,9 @@
 A batch is a plain ``dict[str, torch.Tensor]`` holding one or more systems concatenated along the
 atom axis (as in NequIP and TorchSim). Keys are the constants below; each is documented by a
 :class:`KeySpec`. Shapes use ``A`` = atoms in the batch, ``S`` = systems, ``E`` = edges (directed
-neighbour pairs ``i -> j``), ``P`` = atom pairs of cached feature Jacobians, ``F`` = features. Cell vectors are rows. Reference labels read from files carry the
-``REF_`` prefix so that predictions never overwrite them.
+neighbour pairs ``i -> j``), ``P`` = atom pairs of cached feature Jacobians, ``F`` = features.
+Cell vectors are rows. Reference labels read from files carry the ``REF_`` prefix so that
+predictions never overwrite them.
 """
 
 from __future__ import annotations
