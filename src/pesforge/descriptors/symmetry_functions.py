@@ -190,13 +190,15 @@ class SymmetryFunctions(nn.Module):
         neighbour_species = neighbour_species[inside]
         a, b = triplets(centre, n_centres)
         units = v_in / r_in[:, None]
-        cos_theta = (units[a] * units[b]).sum(1)
+        # index_select rather than []: its backward is an index_add, about 2x faster than
+        # indexing's accumulating index_put for these triplet gathers
+        cos_theta = (units.index_select(0, a) * units.index_select(0, b)).sum(1)
         ang = angular_part(cos_theta, p.zetas, p.lambdas)
         eta, shift = self.angular_eta.to(dtype), self.angular_shift.to(dtype)
         if p.angular_kind == "g5":
             # exp(-eta((r_ij-r_s)^2 + (r_ik-r_s)^2)) f_c f_c factorises into per-edge shells.
             shell = g2(r_in, eta, shift, p.angular_cutoff)
-            shells = shell[a] * shell[b]
+            shells = shell.index_select(0, a) * shell.index_select(0, b)
         else:
             r_jk = torch.linalg.norm(v_in[b] - v_in[a], dim=1)
             shells = g4_radial(r_in[a], r_in[b], r_jk, eta, p.angular_cutoff)
