@@ -138,6 +138,17 @@ def test_compute_on_a_position_independent_potential():
     assert torch.count_nonzero(out[K.FORCES]) == 0 and torch.count_nonzero(out[K.STRESS]) == 0
 
 
+
+def test_compute_gives_derivatives_under_an_outer_no_grad():
+    model = small_bpnn(4.0)
+    batch = collate([Frame.from_atoms(T.periodic_cell(ELEMENTS))], model.cutoff)
+    want = compute(model, batch, forces=True, stress=True)
+    with torch.no_grad():
+        got = compute(model, batch, forces=True, stress=True)
+    assert torch.count_nonzero(want[K.STRESS]) > 0
+    for key in (K.FORCES, K.STRESS):
+        torch.testing.assert_close(got[key], want[key])
+
 # --- neighbour lists ----------------------------------------------------------------------------
 
 

@@ -21,14 +21,14 @@ CHUNK = 32768  # triplets per chunk: the per-chunk temporaries stay within the C
 def _powers(base: torch.Tensor, exponents) -> dict:
     """base**n for the requested exponents; integers by binary exponentiation with shared
     intermediate powers (a handful of multiplications instead of one pow per exponent)."""
-    memo = {0: torch.ones_like(base), 1: base}
+    memo = {1: base}
 
     def power(n):
         if n not in memo:
             memo[n] = power(n // 2) * power(n // 2) if n % 2 == 0 else power(n - 1) * base
         return memo[n]
 
-    return {e: (power(int(e)) if float(e).is_integer() and e >= 0 else base**e)
+    return {e: (power(int(e)) if float(e).is_integer() and e >= 1 else base**e)
             for e in exponents}
 
 

@@ -26,6 +26,15 @@ def _systems(potential: Potential, systems) -> list:
     return as_systems(systems)
 
 
+def _references(potential: Potential, systems):
+    """Yield each system, whether it is periodic in 3-D (stress checked), and its reference
+    evaluation; refuses potentials that are not float64."""
+    require_float64(potential)
+    for atoms in systems:
+        stress = periodic_3d(atoms)
+        yield atoms, stress, evaluate_one(potential, atoms, stress=stress)
+
+
 def check_rotation_invariance(potential: Potential, systems=None, *, reflection: bool = True,
                               seed: int = 0, atol: float = 1e-8,
                               rtol: float = 1e-10) -> CheckResult:
@@ -41,12 +50,9 @@ def check_rotation_invariance(potential: Potential, systems=None, *, reflection:
     Returns:
         The largest errors; raises AssertionError naming the quantity, atom and system.
     """
-    require_float64(potential)
     rng = np.random.default_rng(seed)
     rec = Recorder("rotation invariance")
-    for atoms in _systems(potential, systems):
-        stress = periodic_3d(atoms)
-        reference = evaluate_one(potential, atoms, stress=stress)
+    for atoms, stress, reference in _references(potential, _systems(potential, systems)):
         for reflect in (False, True) if reflection else (False,):
             q = random_rotation(rng, reflect)
             moved = atoms.copy()
@@ -67,12 +73,9 @@ def check_translation_invariance(potential: Potential, systems=None, *, seed: in
     """E, per-atom energies, F and sigma unchanged when every atom moves by the same random
     vector (a small one and one of about 100 Å). Arguments as
     :func:`check_rotation_invariance`."""
-    require_float64(potential)
     rng = np.random.default_rng(seed)
     rec = Recorder("translation invariance")
-    for atoms in _systems(potential, systems):
-        stress = periodic_3d(atoms)
-        reference = evaluate_one(potential, atoms, stress=stress)
+    for atoms, stress, reference in _references(potential, _systems(potential, systems)):
         for length in (1.7, 100.0):
             shift = rng.normal(size=3)
             shift *= length / np.linalg.norm(shift)
@@ -80,8 +83,8 @@ def check_translation_invariance(potential: Potential, systems=None, *, seed: in
             moved.positions = atoms.positions + shift
             got = evaluate_one(potential, moved, stress=stress)
             rec.compare_evaluations(got, reference,
-                         f"for a translation by {np.round(shift, 3).tolist()} Å of "
-                         f"{describe_system(atoms)}", atol, rtol)
+                                    f"for a translation by {np.round(shift, 3).tolist()} Å of "
+                                    f"{describe_system(atoms)}", atol, rtol)
     return rec.result()
 
 
@@ -90,18 +93,15 @@ def check_permutation_invariance(potential: Potential, systems=None, *, seed: in
     """Reordering atoms (each keeping its element, so like atoms exchange places) leaves E and
     sigma unchanged and permutes per-atom energies and forces the same way. Arguments as
     :func:`check_rotation_invariance`."""
-    require_float64(potential)
     rng = np.random.default_rng(seed)
     rec = Recorder("permutation invariance")
-    for atoms in _systems(potential, systems):
-        stress = periodic_3d(atoms)
-        reference = evaluate_one(potential, atoms, stress=stress)
+    for atoms, stress, reference in _references(potential, _systems(potential, systems)):
         order = rng.permutation(len(atoms))
         want = Evaluation(reference.energy, reference.atomic_energies[order],
                           reference.forces[order], reference.stress)
         got = evaluate_one(potential, atoms[order], stress=stress)
         rec.compare_evaluations(got, want, f"for permutation {order.tolist()} of "
-                     f"{describe_system(atoms)}", atol, rtol)
+                                f"{describe_system(atoms)}", atol, rtol)
     return rec.result()
 
 
@@ -110,17 +110,16 @@ def check_periodic_images(potential: Potential, systems=None, *, seed: int = 0,
     """Moving atoms by whole lattice vectors (along periodic directions) changes nothing:
     E, per-atom energies, F and sigma. Default system: the periodic cell fixture.
     Arguments as :func:`check_rotation_invariance`."""
-    require_float64(potential)
     rng = np.random.default_rng(seed)
     rec = Recorder("periodic images")
     if systems is None:
         systems = [default_systems(known_elements(potential))[1]]
-    for atoms in _systems(potential, systems):
+    systems = _systems(potential, systems)
+    for atoms in systems:
         if not atoms.pbc.any():
             raise ValueError(f"periodic-image check needs a periodic system, got "
                              f"{describe_system(atoms)}")
-        stress = periodic_3d(atoms)
-        reference = evaluate_one(potential, atoms, stress=stress)
+    for atoms, stress, reference in _references(potential, systems):
         moved = atoms.copy()
         picked = rng.choice(len(atoms), size=min(3, len(atoms)), replace=False)
         shifts = rng.integers(-2, 3, size=(len(picked), 3)) * atoms.pbc
@@ -129,5 +128,5 @@ def check_periodic_images(potential: Potential, systems=None, *, seed: int = 0,
         got = evaluate_one(potential, moved, stress=stress)
         moves = ", ".join(f"atom {a} by {s.tolist()}" for a, s in zip(picked, shifts))
         rec.compare_evaluations(got, reference, f"after moving {moves} (lattice vectors) in "
-                     f"{describe_system(atoms)}", atol, rtol)
+                                f"{describe_system(atoms)}", atol, rtol)
     return rec.result()

@@ -62,8 +62,7 @@ def predict(model: Potential, frames: Sequence[Frame], batch_size: int = 32, *,
         chunk = frames[start:start + batch_size]
         g = None if graphs is None else graphs[start:start + batch_size]
         batch = to(collate(chunk, model.cutoff, dtype=model.dtype, graphs=g), device=device)
-        with torch.enable_grad():  # derivatives need autograd even under an outer no_grad
-            out = compute(model, batch, forces=True, stress=want_stress)
+        out = compute(model, batch, forces=True, stress=want_stress)
         energy.append(out[K.ENERGY].cpu().double().numpy())
         forces.append(out[K.FORCES].cpu().double().numpy())
         if want_stress:
