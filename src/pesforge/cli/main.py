@@ -8,54 +8,23 @@ line to stderr and exits with status 1; set ``PESFORGE_DEBUG=1`` to see the trac
 
 from __future__ import annotations
 
-import functools
+import importlib
 import json
 import os
 import sys
-import warnings
 from pathlib import Path
 from typing import Optional
 
 import typer
 
+from pesforge.cli.common import friendly
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Machine-learned potential energy surfaces: train, evaluate, demo.")
 
 
-#: Warning categories meant for developers, not for someone running a command.
-_QUIET = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
-
-
-def _one_line(err: BaseException) -> str:
-    text = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
-    return " ".join(line.strip() for line in str(text).splitlines() if line.strip())
-
-
-def _friendly(fn):
-    """Run a command, turning bad-input exceptions into a one-line message and exit code 1,
-    and library warnings into one-line ``warning:`` messages on stderr."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("default")
-            try:
-                return fn(*args, **kwargs)
-            except (ValueError, KeyError, OSError) as err:
-                if os.environ.get("PESFORGE_DEBUG"):
-                    raise
-                typer.echo(f"error: {_one_line(err)}", err=True)
-                raise typer.Exit(code=1) from None
-            finally:
-                for w in caught:
-                    if not issubclass(w.category, _QUIET):
-                        typer.echo(f"warning: {_one_line(Exception(str(w.message)))}", err=True)
-
-    return wrapper
-
-
 @app.command("train")
-@_friendly
+@friendly
 def train_command(
     config: Optional[Path] = typer.Argument(None, help="YAML config; flags override it."),
     train_file: Optional[str] = typer.Option(None, "--train-file", help="Training data."),
@@ -90,7 +59,7 @@ def train_command(
 
 
 @app.command("evaluate")
-@_friendly
+@friendly
 def evaluate_command(
     model: Path = typer.Option(..., "--model", help="Model file (.safetensors)."),
     data: Path = typer.Option(..., "--data", help="Labelled data (.xyz, .extxyz, .db, .npz)."),
@@ -122,7 +91,7 @@ def evaluate_command(
 
 
 @app.command("demo")
-@_friendly
+@friendly
 def demo_command(
     output: Path = typer.Option(Path("demo_output"), "--output", help="Report folder."),
 ) -> None:
@@ -146,6 +115,12 @@ def _summary(metrics: dict) -> str:
              f"F MAE {_fmt(metrics.get('force_mae_meV_per_A')).strip()} meV/Å",
              f"({metrics.get('n_frames')} frames)"]
     return ", ".join(parts[:2]) + " " + parts[2]
+
+
+#: Command modules under ``pesforge.cli``; each defines ``register(app)`` adding its commands.
+COMMAND_MODULES: tuple[str, ...] = ()
+for _module in COMMAND_MODULES:
+    importlib.import_module(f"pesforge.cli.{_module}").register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point alternative
