@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms
-from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import read, write
 
 from pesforge.data.datasets import rmd17

@@ -1,16 +1,8 @@
 """Small rMD17-layout NPZ files cut from the bundled ethanol split, for fast training tests."""
 
-import numpy as np
 import pytest
 
-from pesforge.data.datasets import bundled_path
-
-
-def write_ethanol_npz(path, start: int, stop: int):
-    data = np.load(bundled_path("rmd17_ethanol_train_01.npz"))
-    np.savez(path, nuclear_charges=data["nuclear_charges"], coords=data["coords"][start:stop],
-             energies=data["energies"][start:stop], forces=data["forces"][start:stop])
-    return str(path)
+from pesforge.testing.fixtures import write_ethanol_npz
 
 
 @pytest.fixture(scope="session")

@@ -113,3 +113,29 @@ def test_resume_refuses_a_changed_baseline(ethanol_files, tiny, tmp_path):
                                      baseline={"model": "elsewhere.safetensors"}))
     with pytest.raises((ConfigError, FileNotFoundError)):
         train(changed, progress=False, resume=True)
+
+
+def test_oracle_baseline_labels_once_and_saves_oracle_plus_delta(ethanol_files, tiny, tmp_path):
+    pytest.importorskip("tblite")
+    from pesforge.models.oracle_term import OracleTerm
+    from pesforge.oracles.store import LabelStore
+
+    train_file, test_file = ethanol_files
+    out = tmp_path / "run"
+    overrides = tiny(train_file, test_file, output=str(out), **{"optimizer.max_epochs": 2},
+                     baseline={"oracle": {"kind": "tblite", "config": {}},
+                               "labeling": {"cluster": "serial"}})
+    result = train(load_config(None, overrides), progress=False)
+    composite = load_model(out / "model.safetensors")
+    assert isinstance(composite.terms[0], OracleTerm)
+    store = LabelStore(out / "baseline_labels.db")
+    counts = store.counts()
+    assert counts["done"] == 30 + 8 and counts["attempts"] == 38  # train+validation, test
+    # The composite's test errors against the PBE labels are the reported metrics.
+    p = predict(composite, read(test_file))
+    mae = np.abs(p.forces_pred - p.forces_ref).mean() * 1000
+    assert mae == pytest.approx(result.metrics["test"]["force_mae_meV_per_A"], rel=1e-6)
+    # Resuming with more epochs repeats no oracle call.
+    overrides["optimizer.max_epochs"] = 3
+    train(load_config(None, overrides), progress=False, resume=True)
+    assert LabelStore(out / "baseline_labels.db").counts()["attempts"] == 38

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -38,10 +37,20 @@ def train_command(
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint."),
     allow_mixed_levels: bool = typer.Option(
         False, "--allow-mixed-levels", help="Accept labels from different levels of theory."),
+    energy_key: Optional[str] = typer.Option(None, "--energy-key", help="Energy label name."),
+    forces_key: Optional[str] = typer.Option(None, "--forces-key", help="Forces label name."),
+    baseline: Optional[str] = typer.Option(
+        None, "--baseline", help="Δ-learning baseline: a model file, oracle:tblite, "
+                                 "oracle:pyscf[:PRESET], or labels:ENERGY[,FORCES] naming "
+                                 "low-level labels stored in the data files."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
 ) -> None:
-    """Train a potential; writes model.safetensors, metrics.json and plots to the run folder."""
+    """Train a potential; writes model.safetensors, metrics.json and plots to the run folder.
+
+    With --baseline the model learns label - baseline (Δ-learning) and, for a baseline model
+    or oracle, model.safetensors is the composite baseline + Δ."""
     from pesforge.training import TrainConfig, load_config, train
+    from pesforge.training.config import BaselineConfig
 
     if config is None and resume:  # resume a run from the config saved in its folder
         folder = Path(output or TrainConfig.model_fields["output"].default)
@@ -50,7 +59,10 @@ def train_command(
     overrides = {"data.train_file": train_file, "data.test_file": test_file,
                  "model.name": model, "max_minutes": max_minutes,
                  "optimizer.max_epochs": max_epochs, "output": output, "seed": seed,
-                 "device": device, "data.allow_mixed_levels": True if allow_mixed_levels else None}
+                 "device": device, "data.allow_mixed_levels": True if allow_mixed_levels else None,
+                 "data.energy_key": energy_key, "data.forces_key": forces_key,
+                 "baseline": None if baseline is None
+                 else BaselineConfig.parse(baseline).model_dump(exclude_none=True)}
     result = train(load_config(config, overrides), progress=progress, resume=resume)
     typer.echo(f"stopped: {result.stop_reason} after {len(result.history)} epoch(s)")
     for split, values in result.metrics.items():
@@ -61,7 +73,8 @@ def train_command(
 @app.command("evaluate")
 @friendly
 def evaluate_command(
-    model: Path = typer.Option(..., "--model", help="Model file (.safetensors)."),
+    model: Path = typer.Option(..., "--model",
+                               help="Model file (.safetensors) or ensemble folder."),
     data: Path = typer.Option(..., "--data", help="Labelled data (.xyz, .extxyz, .db, .npz)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     batch_size: int = typer.Option(32, "--batch-size", min=1),
@@ -71,7 +84,8 @@ def evaluate_command(
     allow_mixed_levels: bool = typer.Option(False, "--allow-mixed-levels"),
     device: str = typer.Option("cpu", "--device"),
 ) -> None:
-    """Energy MAE/RMSE (meV, meV/atom) and force MAE/RMSE (meV/Å) of a model on data."""
+    """Energy MAE/RMSE (meV, meV/atom) and force MAE/RMSE (meV/Å) of a model on data; for an
+    ensemble also the calibration of its uncertainties (Spearman, NLL, miscalibration area)."""
     from pesforge.training.metrics import evaluate_file
 
     metrics = evaluate_file(str(model), str(data), batch_size=batch_size, energy_key=energy_key,
@@ -88,6 +102,15 @@ def evaluate_command(
     for name, mae, rmse, unit in rows:
         if mae in metrics:
             typer.echo(f"  {name:<14} MAE {_fmt(metrics[mae])}  RMSE {_fmt(metrics[rmse])}  {unit}")
+    for name, c in metrics.get("calibration", {}).items():  # ensembles
+        if "nll" in c:
+            typer.echo(f"  {name + ' std':<14} Spearman {c['spearman']:.3f}  NLL {c['nll']:.3f}  "
+                       f"miscal. area {c['miscalibration_area']:.3f}  RMSE/RMS std "
+                       f"{c['rmse'] / c['rms_std']:.3f}")
+        else:
+            typer.echo(f"  {name:<14} Spearman " + "  ".join(
+                f"{k.removeprefix('spearman').strip('_') or 'std'} {v:.3f}"
+                for k, v in c.items() if k.startswith("spearman")))
 
 
 @app.command("demo")
@@ -118,7 +141,7 @@ def _summary(metrics: dict) -> str:
 
 
 #: Command modules under ``pesforge.cli``; each defines ``register(app)`` adding its commands.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("md", "active", "validate", "uncertainty", "data", "xc")
 for _module in COMMAND_MODULES:
     importlib.import_module(f"pesforge.cli.{_module}").register(app)
 

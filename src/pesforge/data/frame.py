@@ -2,17 +2,54 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 
+_CORE = ("method", "basis", "code", "text")
+#: Structured fields beyond method/basis/code, in fingerprint order (all optional strings).
+DETAIL_FIELDS = ("version", "pseudopotential", "cutoff", "kpoints", "grid", "scf_tolerance",
+                 "dispersion", "charge", "spin")
+_FINGERPRINT_ORDER = ("code", "version", "method", "basis", "pseudopotential", "cutoff",
+                      "kpoints", "grid", "scf_tolerance", "dispersion", "charge", "spin", "text")
+_ALIASES = {"k_points": "kpoints", "kpts": "kpoints", "k-points": "kpoints",
+            "ecut": "cutoff", "encut": "cutoff", "conv_tol": "scf_tolerance",
+            "scf_tol": "scf_tolerance", "pseudopotentials": "pseudopotential", "pp": "pseudopotential",
+            "xc": "method", "functional": "method", "program": "code"}
+_HEAD = re.compile(r"^(?P<method>[^/\s()]+)/(?P<basis>[^;()]+?)(?:\s+\((?P<code>[^()]+)\))?$")
+
+
+def _canonical(value: Any) -> str | None:
+    """A field value as a string: numbers in shortest form, sequences joined by ``x``."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return format(float(value), "g") if not float(value).is_integer() else str(int(value))
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return "x".join(_canonical(v) for v in value)
+    text = str(value).strip()
+    try:  # "500.0" and "500" are the same cutoff
+        number = float(text)
+    except ValueError:
+        return text or None
+    return _canonical(number) if np.isfinite(number) else text
+
+
 @dataclass(frozen=True)
 class LevelOfTheory:
     """The method that produced a label, structured where known, free text otherwise.
 
-    Two labels are consistent when their :meth:`fingerprint` strings are equal.
+    Two labels are consistent when their :meth:`fingerprint` strings are equal. Besides
+    ``method``/``basis``/``code`` a level may record (all optional strings; numbers and
+    sequences are canonicalised, so ``cutoff=500`` equals ``"500.0"`` and ``kpoints=[4, 4, 4]``
+    equals ``"4x4x4"``): ``version`` of the code, ``pseudopotential``, plane-wave ``cutoff``
+    (eV), ``kpoints``, integration ``grid``, ``scf_tolerance``, ``dispersion`` correction,
+    total ``charge`` (e) and ``spin`` (2S, PySCF's convention). Anything else goes to ``extra``.
     """
 
     method: str | None = None
@@ -20,30 +57,69 @@ class LevelOfTheory:
     code: str | None = None
     text: str | None = None
     extra: tuple[tuple[str, str], ...] = ()
+    version: str | None = None
+    pseudopotential: str | None = None
+    cutoff: str | None = None
+    kpoints: str | None = None
+    grid: str | None = None
+    scf_tolerance: str | None = None
+    dispersion: str | None = None
+    charge: str | None = None
+    spin: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in DETAIL_FIELDS:
+            object.__setattr__(self, name, _canonical(getattr(self, name)))
 
     @classmethod
     def parse(cls, value: "LevelOfTheory | str | dict | None") -> "LevelOfTheory | None":
-        """Accept a LevelOfTheory, free text (``"PBE/def2-SVP (ORCA)"``) or a dict of fields."""
+        """Accept a LevelOfTheory, free text (``"PBE/def2-SVP (ORCA)"``, optionally followed
+        by ``"; cutoff=500; kpoints=4x4x4"`` as :meth:`__str__` writes) or a dict of fields."""
         if value is None or isinstance(value, LevelOfTheory):
             return value
         if isinstance(value, str):
-            return cls(text=value.strip()) if value.strip() else None
+            return cls._parse_text(value)
         if isinstance(value, dict):
-            known = {k: value[k] for k in ("method", "basis", "code", "text") if k in value}
-            extra = tuple(sorted((str(k), str(v)) for k, v in value.items() if k not in known))
-            return cls(**{k: (None if v is None else str(v)) for k, v in known.items()}, extra=extra)
+            value = {_ALIASES.get(str(k).lower(), str(k)): v for k, v in value.items()
+                     if v is not None}
+            names = _CORE + DETAIL_FIELDS
+            known = {k: value[k] for k in names if k in value and value[k] is not None}
+            extra = tuple(sorted((str(k), str(v)) for k, v in value.items() if k not in names))
+            core = {k: (None if v is None else str(v)) for k, v in known.items() if k in _CORE}
+            details = {k: v for k, v in known.items() if k in DETAIL_FIELDS}
+            return cls(**core, **details, extra=extra)
         raise TypeError(f"level of theory must be str, dict or LevelOfTheory, not {type(value)}")
+
+    @classmethod
+    def _parse_text(cls, text: str) -> "LevelOfTheory | None":
+        text = text.strip()
+        if not text:
+            return None
+        head, *tail = [part.strip() for part in text.split(";")]
+        pairs = [part.partition("=") for part in tail if part]
+        structured = (tail and all(sep and _ALIASES.get(k.strip().lower(), k.strip())
+                                   in DETAIL_FIELDS for k, sep, _ in pairs))
+        match = _HEAD.match(head)
+        if not structured or match is None:
+            return cls(text=text)
+        fields = {_ALIASES.get(k.strip().lower(), k.strip()): v.strip() for k, _, v in pairs}
+        code = match["code"].strip() if match["code"] else None
+        return cls(method=match["method"], basis=match["basis"], code=code, **fields)
 
     def fingerprint(self) -> str:
         """A canonical, case-insensitive string; equal fingerprints mean the same theory."""
-        parts = [f"{k}={v}" for k, v in (("code", self.code), ("method", self.method),
-                                         ("basis", self.basis), ("text", self.text)) if v]
+        parts = [f"{k}={getattr(self, k)}" for k in _FINGERPRINT_ORDER if getattr(self, k)]
         parts += [f"{k}={v}" for k, v in self.extra]
         return ";".join(parts).lower()
+
+    def details(self) -> dict[str, str]:
+        """The structured fields beyond method/basis/code that are set."""
+        return {k: getattr(self, k) for k in DETAIL_FIELDS if getattr(self, k) is not None}
 
     def to_dict(self) -> dict[str, str]:
         out = {k: v for k, v in (("method", self.method), ("basis", self.basis),
                                  ("code", self.code), ("text", self.text)) if v is not None}
+        out.update(self.details())
         out.update(dict(self.extra))
         return out
 
@@ -51,7 +127,11 @@ class LevelOfTheory:
         if self.text and not (self.method or self.basis):
             return self.text
         core = "/".join(p for p in (self.method, self.basis) if p)
-        return f"{core} ({self.code})" if self.code else core
+        core = f"{core} ({self.code})" if self.code else core
+        details = self.details()
+        if details and self.method and self.basis:  # readable back by parse()
+            core += "".join(f"; {k}={v}" for k, v in details.items())
+        return core
 
 
 @dataclass

@@ -68,6 +68,18 @@ STRESS = _key(
     "Stress sigma = -W / V (ASE sign: positive under tension); zero for zero-volume cells.",
 )
 
+# --- uncertainty (pesforge.uncertainty) -----------------------------------------------------
+ENERGY_STD = _key("energy_std", "(S,)", "system", "float64", "eV",
+                  "Ensemble (epistemic) standard deviation of the total energy, recalibrated.")
+FORCES_STD = _key("forces_std", "(A,)", "atom", "float64", "eV/Å",
+                  "Ensemble force deviation of each atom, sqrt(mean_m |F_m,i - <F_i>|^2) "
+                  "(DP-GEN's definition; per-component std = value / sqrt(3)), recalibrated.")
+ENERGY_NOISE_VAR = _key("energy_noise_variance", "(S,)", "system", "float64", "eV²",
+                        "Aleatoric (label-noise) variance of the total energy, from a "
+                        "variance head: the sum of per-atom contributions.")
+FORCES_NOISE_VAR = _key("forces_noise_variance", "(A,)", "atom", "float64", "eV²/Å²",
+                        "Aleatoric (label-noise) variance of each force component of an atom.")
+
 # --- reference labels -----------------------------------------------------------------------
 REF_ENERGY = _key("REF_energy", "(S,)", "system", "float64", "eV", "Reference total energy.")
 REF_FORCES = _key("REF_forces", "(A, 3)", "atom", "float", "eV/Å", "Reference forces.")
@@ -75,5 +87,16 @@ REF_STRESS = _key("REF_stress", "(S, 3, 3)", "system", "float", "eV/Å³", "Refe
 HAS_ENERGY = _key("has_energy", "(S,)", "system", "bool", "1", "System has an energy label.")
 HAS_FORCES = _key("has_forces", "(S,)", "system", "bool", "1", "System has force labels.")
 HAS_STRESS = _key("has_stress", "(S,)", "system", "bool", "1", "System has a stress label.")
+
+# --- charges and electrostatics (pesforge.physics) -----------------------------------------
+TOTAL_CHARGE = _key("total_charge", "(S,)", "system", "float64", "e",
+                    "Net charge of each system, conserved exactly by charge models; 0 if absent.")
+CHARGES = _key("charges", "(A,)", "atom", "float64", "e", "Predicted atomic partial charges.")
+DIPOLE = _key("dipole", "(S, 3)", "system", "float64", "e·Å",
+              "Predicted dipole sum_i q_i r_i (meaningful for non-periodic systems).")
+REF_CHARGES = _key("REF_charges", "(A,)", "atom", "float64", "e", "Reference partial charges.")
+REF_DIPOLE = _key("REF_dipole", "(S, 3)", "system", "float64", "e·Å", "Reference dipole.")
+HAS_CHARGES = _key("has_charges", "(S,)", "system", "bool", "1", "System has charge labels.")
+HAS_DIPOLE = _key("has_dipole", "(S,)", "system", "bool", "1", "System has a dipole label.")
 
 __all__ = [name for name in dir() if name.isupper()] + ["KeySpec"]

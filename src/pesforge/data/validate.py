@@ -206,6 +206,7 @@ def check_level_of_theory(frames: Sequence[Frame], allow_mixed: bool = False, *,
         raise LevelOfTheoryError(
             f"frames come from {len(known)} different levels of theory:\n"
             + "\n".join(_describe(group) for group in groups.values())
+            + _differing_fields([group[0].level_of_theory for group in known.values()])
             + "\nLabels computed at different levels of theory are not comparable. If mixing "
               "them is intended, pass allow_mixed=True (CLI: --allow-mixed-levels).")
     if len(known) == 1 and None in groups and not allow_mixed:
@@ -223,6 +224,25 @@ def combine(*frame_lists: Sequence[Frame], allow_mixed: bool = False) -> list[Fr
     frames = [frame for frames in frame_lists for frame in frames]
     check_level_of_theory(frames, allow_mixed=allow_mixed, stacklevel=3)
     return frames
+
+
+def level_counts(frames: Sequence[Frame]) -> list[tuple[LevelOfTheory | None, int, list[str]]]:
+    """Each distinct level of theory (by fingerprint) with its frame count and up to three
+    example sources, most frequent first; frames without a level are grouped under None."""
+    groups: dict[str | None, list[Frame]] = {}
+    for frame in frames:
+        groups.setdefault(_fingerprint(frame.level_of_theory), []).append(frame)
+    rows = [(g[0].level_of_theory if fp is not None else None, len(g), [f.source for f in g[:3]])
+            for fp, g in groups.items()]
+    return sorted(rows, key=lambda row: -row[1])
+
+
+def _differing_fields(levels: list[LevelOfTheory]) -> str:
+    """``"\n  they differ in: basis, cutoff"`` for the fields whose values are not all equal."""
+    dicts = [{k: v.lower() for k, v in level.to_dict().items()} for level in levels]
+    names = sorted({k for d in dicts for k in d})
+    differ = [k for k in names if len({d.get(k) for d in dicts}) > 1]
+    return f"\n  they differ in: {', '.join(differ)}" if differ else ""
 
 
 def _fingerprint(level: LevelOfTheory | None) -> str | None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import importlib
 
-_LAZY = {"Calculator": "pesforge.interfaces.ase_calculator"}
+_LAZY = {"Calculator": "pesforge.interfaces.ase_calculator",
+         "EnsembleCalculator": "pesforge.interfaces.ensemble_calculator"}
 
 __all__ = sorted(_LAZY)
 

@@ -112,6 +112,10 @@ def describe(potential: Potential) -> dict[str, Any]:
 def build(description: dict[str, Any]) -> Potential:
     """Inverse of :func:`describe` (weights are not included)."""
     import pesforge.models  # noqa: F401  (registers the built-in potentials)
+    from pesforge.physics import register_terms
+
+    register_terms()  # the physics terms (ZBL, Coulomb, D3) load from model files too
+    import pesforge.uncertainty  # noqa: F401  (registers ensembles and variance heads)
 
     name = description["name"]
     if name not in REGISTRY:

@@ -85,3 +85,14 @@ def isolated_atom(element: int = 1):
 def default_systems(elements: Sequence[int] | None = None) -> list:
     """The molecule and the periodic cell, the systems most checks run on by default."""
     return [molecule(elements), periodic_cell(elements)]
+
+
+def write_ethanol_npz(path, start: int, stop: int, split: str = "train") -> str:
+    """Write frames ``start:stop`` of the bundled rMD17 ethanol split to an NPZ file of the
+    rMD17 layout (small, real training data for tests); returns the path."""
+    from pesforge.data.datasets import bundled_path
+
+    data = np.load(bundled_path(f"rmd17_ethanol_{split}_01.npz"))
+    np.savez(path, nuclear_charges=data["nuclear_charges"], coords=data["coords"][start:stop],
+             energies=data["energies"][start:stop], forces=data["forces"][start:stop])
+    return str(path)

@@ -8,7 +8,11 @@ expensive labels are needed. The baseline E_low comes from one of
   ``forces_key``, e.g. the rMD17 PBE labels kept next to CCSD(T) energies): for training and
   benchmarks; predictions for new structures then need the low level from elsewhere;
 - a pesforge model file: frozen, and the run's ``model.safetensors`` is the composite
-  ``baseline + Δ``, one potential usable from ASE like any other.
+  ``baseline + Δ``, one potential usable from ASE like any other;
+- an oracle (GFN2-xTB, PySCF HF/DFT; see :mod:`pesforge.models.oracle_term`): every frame is
+  labelled once through :mod:`pesforge.oracles.labeling`, each label committed to
+  ``baseline_labels.db`` in the run folder as it arrives (a resumed run repeats no call), and
+  ``model.safetensors`` is ``OracleTerm(oracle) + Δ``.
 
 Forces and stress are subtracted the same way when both levels have them; a frame with a
 high-level force label but no baseline forces is an error, never silently dropped.
@@ -65,6 +69,33 @@ def from_model(model: Potential, frames: Sequence[Frame]) -> BaselineLabels:
     return BaselineLabels(energy=p.energy_pred, forces=list(forces), stress=stress)
 
 
+def from_oracle(spec: dict, frames: Sequence[Frame], store_path, labeling: dict) -> BaselineLabels:
+    """Oracle labels of ``frames``, computed once and kept in the SQLite store ``store_path``.
+
+    Raises:
+        DataError: a frame whose oracle call failed (with the recorded reason).
+    """
+    from pesforge.models.oracle_term import oracle_from_spec
+    from pesforge.oracles.labeling import LabelingConfig, label_pending
+    from pesforge.oracles.store import LabelStore, structure_hash
+
+    store = LabelStore(store_path)
+    store.request(frames, origin="baseline")
+    if store.pending():
+        label_pending(store, oracle_from_spec(spec), LabelingConfig(**labeling))
+    done = {f.info["call_id"]: f for f in store.labelled()}
+    failed = {r.call_id: r.get("reason", "failed") for r in store.rows("failed")}
+    out = []
+    for frame in frames:
+        key = structure_hash(frame)
+        if key not in done:
+            raise DataError(frame.source, None, "baseline",
+                            f"the baseline oracle gave no label: {failed.get(key, 'pending')}")
+        out.append(done[key])
+    return BaselineLabels(energy=np.array([f.energy for f in out]),
+                          forces=[f.forces for f in out], stress=[f.stress for f in out])
+
+
 def subtract(frames: Sequence[Frame], low: BaselineLabels, what: str) -> list[Frame]:
     """Frames whose labels are ``high - low``; ``info["baseline_energy"]`` keeps E_low.
 
@@ -105,16 +136,26 @@ def load_baseline_model(config: BaselineConfig, device: str = "cpu") -> Potentia
 
 def apply(train: list[Frame], validation: list[Frame], test: list[Frame], data: DataConfig,
           config: BaselineConfig, train_indices: np.ndarray, validation_indices: np.ndarray,
-          device: str = "cpu") -> tuple[list[Frame], list[Frame], list[Frame],
-                                        Potential | None]:
+          output, device: str = "cpu") -> tuple[list[Frame], list[Frame], list[Frame],
+                                                Potential | None]:
     """Replace the labels of every split by ``label - baseline``.
 
-    Returns the three lists and the frozen baseline model (None for a file-key baseline).
+    Returns the three lists and the baseline as a potential term (a frozen model or an
+    :class:`~pesforge.models.oracle_term.OracleTerm`; None for a file-key baseline).
     """
     if config.model is not None:
         model = load_baseline_model(config, device)
         return (*(subtract(f, from_model(model, f), config.model) if f else f
                   for f in (train, validation, test)), model)
+    if config.oracle is not None:
+        from pathlib import Path
+
+        from pesforge.models.oracle_term import OracleTerm
+
+        store = Path(output) / "baseline_labels.db"
+        what = f"oracle {config.oracle.get('kind')}"
+        return (*(subtract(f, from_oracle(config.oracle, f, store, config.labeling), what)
+                  if f else f for f in (train, validation, test)), OracleTerm(config.oracle))
     low = from_file_keys(data.train_file, data, config)
     pick = lambda idx: BaselineLabels(low.energy[idx], [low.forces[i] for i in idx],  # noqa: E731
                                       [low.stress[i] for i in idx])

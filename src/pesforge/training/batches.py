@@ -77,7 +77,13 @@ class BatchSource:
     @staticmethod
     def predict(model: Potential, batch: Batch, *, forces: bool, stress: bool,
                 training: bool) -> Batch:
-        """Energies (and forces/stress) of ``model`` on a batch from :meth:`batch`."""
+        """Energies (and forces/stress) of ``model`` on a batch from :meth:`batch`; plus the
+        predicted label-noise variances when the model has a variance head (``noise``)."""
         if K.FEATURE_JACOBIAN in batch:
-            return compute_cached(model, batch, forces=forces, training=training)
-        return compute(model, batch, forces=forces, stress=stress, training=training)
+            out = compute_cached(model, batch, forces=forces, training=training)
+        else:
+            out = compute(model, batch, forces=forces, stress=stress, training=training)
+        if hasattr(model, "noise"):  # pesforge.uncertainty.noise.NoiseHead
+            with torch.enable_grad() if training else torch.no_grad():
+                out.update(model.noise(batch))
+        return out

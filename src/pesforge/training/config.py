@@ -28,6 +28,9 @@ class DataConfig(_Strict):
     """Where the labelled frames come from and how they are split.
 
     ``n_validation`` (a count) takes precedence over ``validation_fraction`` when given.
+    ``split_seed`` fixes the train/validation split independently of the run's seed (an
+    ensemble's members share one split); ``bootstrap`` resamples the training frames with
+    replacement, drawn from the run's seed (bagging).
     """
 
     train_file: str
@@ -39,6 +42,32 @@ class DataConfig(_Strict):
     stress_key: str = "stress"
     level_of_theory: str | None = None
     allow_mixed_levels: bool = False
+    split_seed: int | None = Field(None, ge=0)
+    bootstrap: bool = False
+
+
+class PaiNNConfig(_Strict):
+    """PaiNN settings (``model.painn``); the cutoff is ``model.cutoff`` (Å) and the activation
+    ``model.activation``. See :class:`pesforge.models.painn.PaiNN`."""
+
+    features: int = Field(128, ge=1)
+    interactions: int = Field(3, ge=1)
+    n_radial: int = Field(20, ge=1)
+    envelope_p: int = Field(6, ge=2)
+
+
+class EquivariantConfig(_Strict):
+    """Settings of the e3nn equivariant model (``model.equivariant``); the cutoff is
+    ``model.cutoff`` (Å). See :class:`pesforge.models.equivariant.EquivariantPotential`."""
+
+    channels: int = Field(64, ge=1)
+    lmax: int = Field(2, ge=0, le=4)
+    interactions: int = Field(2, ge=1)
+    correlation: int = Field(3, ge=1, le=4)
+    n_radial: int = Field(8, ge=1)
+    envelope_p: int = Field(6, ge=2)
+    radial_hidden: int = Field(64, ge=1)
+    readout_hidden: int = Field(16, ge=1)
 
 
 class ModelConfig(_Strict):
@@ -60,11 +89,22 @@ class ModelConfig(_Strict):
     hidden: list[int] = Field(default_factory=lambda: [128, 64])
     activation: str = "silu"
     dtype: Literal["float32", "float64"] = "float32"
+    #: Physics terms added to the model, each ``{"name": <registered potential>, **kwargs}``,
+    #: e.g. ``[{"name": "zbl"}, {"name": "d3", "method": "pbe"}]`` (see pesforge.physics).
+    terms: list[dict[str, Any]] = Field(default_factory=list)
+    #: Per-architecture settings of the message-passing models (``name: painn|equivariant``).
+    painn: PaiNNConfig = Field(default_factory=PaiNNConfig)
+    equivariant: EquivariantConfig = Field(default_factory=EquivariantConfig)
 
     @model_validator(mode="after")
     def _check(self) -> "ModelConfig":
         from pesforge.nn.mlp import ACTIVATIONS
         from pesforge.training.factory import BUILDERS
+
+        for entry in self.terms:
+            from pesforge.physics.terms import build_term
+
+            build_term(entry)  # unknown names or arguments fail here, naming the term
 
         if self.name not in BUILDERS:
             raise ValueError(f"unknown model {self.name!r}; known: {sorted(BUILDERS)}")
@@ -95,17 +135,30 @@ class LossConfig(_Strict):
 
     Defaults when neither is given: energy 1, forces 100, stress 1 (squared errors of eV/atom,
     eV/Å and eV/Å³; forces dominate, as in MACE's default weighting).
+
+    ``kind``: ``mse`` (the above) or ``gaussian_nll``, which adds a variance head
+    (:class:`pesforge.uncertainty.noise.NoiseHead`, hidden widths ``variance_hidden``) and
+    trains energies and forces by their Gaussian negative log-likelihood with the predicted
+    (aleatoric) variances; the weights then multiply mean NLLs. ``noise`` fixes the variances
+    instead, so it cannot be combined with ``gaussian_nll``.
     """
 
     energy_weight: float | None = Field(None, ge=0.0)
     forces_weight: float | None = Field(None, ge=0.0)
     stress_weight: float | None = Field(None, ge=0.0)
     noise: NoiseConfig | None = None
+    kind: Literal["mse", "gaussian_nll"] = "mse"
+    variance_hidden: list[int] = Field(default_factory=lambda: [32])
 
     @model_validator(mode="after")
     def _exclusive(self) -> "LossConfig":
         given = [n for n in ("energy_weight", "forces_weight", "stress_weight")
                  if getattr(self, n) is not None]
+        if self.kind == "gaussian_nll" and self.noise is not None:
+            raise ValueError("loss.noise fixes the label variances; kind gaussian_nll learns "
+                             "them: give one, not both")
+        if any(h < 1 for h in self.variance_hidden):
+            raise ValueError("variance_hidden widths must be positive")
         if self.noise is not None and given:
             raise ValueError(f"give either loss.noise or loss weights, not both (got noise and "
                              f"{', '.join(given)})")
@@ -145,6 +198,61 @@ class OptimizerConfig(_Strict):
     max_epochs: int = Field(1000, ge=1)
 
 
+class BaselineConfig(_Strict):
+    """Δ-learning baseline (see :mod:`pesforge.training.baseline`): the model learns
+    ``label - baseline`` and the saved model predicts ``baseline + Δ``.
+
+    Give exactly one source: ``model`` (a pesforge model file, frozen; the saved model is the
+    composite), ``oracle`` (``{"kind": "tblite" | "pyscf", "config": {...}}``; frames are
+    labelled once, in parallel as ``labeling`` (a :class:`~pesforge.oracles.labeling.
+    LabelingConfig` dict) says, and the saved model is oracle + Δ) or ``energy_key``
+    (low-level labels stored in the data files, with optional ``forces_key``, ``stress_key``).
+    """
+
+    model: str | None = None
+    oracle: dict[str, Any] | None = None
+    labeling: dict[str, Any] = Field(default_factory=dict)
+    energy_key: str | None = None
+    forces_key: str | None = None
+    stress_key: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "BaselineConfig":
+        if sum(x is not None for x in (self.model, self.oracle, self.energy_key)) != 1:
+            raise ValueError("give exactly one of baseline.model, baseline.oracle or "
+                             "baseline.energy_key")
+        if self.oracle is not None:
+            from pesforge.models.oracle_term import ORACLE_KINDS
+
+            if self.oracle.get("kind") not in ORACLE_KINDS:
+                raise ValueError(f"baseline.oracle.kind must be one of {sorted(ORACLE_KINDS)}")
+        if self.energy_key is None and (self.forces_key or self.stress_key):
+            raise ValueError("baseline.forces_key/stress_key go with baseline.energy_key")
+        return self
+
+    @classmethod
+    def parse(cls, text: str) -> "BaselineConfig":
+        """From the command line: a model file path, ``labels:ENERGY[,FORCES[,STRESS]]``,
+        ``oracle:tblite`` or ``oracle:pyscf[:PRESET]`` (e.g. ``oracle:pyscf:rmd17``)."""
+        if text.startswith("labels:"):
+            keys = [k.strip() or None for k in text.removeprefix("labels:").split(",")]
+            if not keys[0] or len(keys) > 3:
+                raise ValueError(f"--baseline {text!r}: expected a model file or "
+                                 f"labels:ENERGY[,FORCES[,STRESS]]")
+            return cls(**dict(zip(("energy_key", "forces_key", "stress_key"), keys)))
+        if text.startswith("oracle:"):
+            kind, _, preset = text.removeprefix("oracle:").partition(":")
+            if kind == "pyscf" and preset:
+                from pesforge.oracles.pyscf_oracle import PRESETS
+
+                if preset not in PRESETS:
+                    raise ValueError(f"--baseline {text!r}: unknown PySCF preset {preset!r}; "
+                                     f"known: {sorted(PRESETS)}")
+                return cls(oracle={"kind": kind, "config": PRESETS[preset]})
+            return cls(oracle={"kind": kind, "config": {}})
+        return cls(model=text)
+
+
 class TrainConfig(_Strict):
     """Everything a training run needs. ``max_minutes`` limits the wall time of one
     invocation (a resumed run gets a fresh budget); ``output`` is the run folder.
@@ -159,6 +267,7 @@ class TrainConfig(_Strict):
     model: ModelConfig = Field(default_factory=ModelConfig)
     loss: LossConfig = Field(default_factory=LossConfig)
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    baseline: BaselineConfig | None = None
     max_minutes: float | None = Field(None, gt=0.0)
     seed: int = Field(0, ge=0)
     device: str = "cpu"
@@ -203,13 +312,14 @@ def format_validation_error(err: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def load_config(path: str | os.PathLike | None = None,
-                overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """Read a YAML config (optional) and apply ``overrides`` (dotted keys such as
-    ``"data.train_file"``; ``None`` values are ignored).
+def load_typed(model: type[BaseModel], path: str | os.PathLike | None = None,
+               overrides: dict[str, Any] | None = None):
+    """Read a YAML file (optional) into the pydantic ``model``, after applying ``overrides``
+    (dotted keys such as ``"data.train_file"``; ``None`` values are ignored).
 
     Raises:
-        ConfigError: unreadable YAML, or a config pydantic rejects (message names the fields).
+        ConfigError: a missing file, unreadable YAML, or values pydantic rejects (the message
+            names the file and each bad field).
     """
     tree: dict[str, Any] = {}
     if path is not None:
@@ -226,7 +336,13 @@ def load_config(path: str | os.PathLike | None = None,
         if value is not None:
             set_dotted(tree, key, value)
     try:
-        return TrainConfig.model_validate(tree)
+        return model.model_validate(tree)
     except ValidationError as err:
         where = f"{path}: " if path is not None else ""
         raise ConfigError(f"{where}invalid config: {format_validation_error(err)}") from err
+
+
+def load_config(path: str | os.PathLike | None = None,
+                overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """A :class:`TrainConfig` from a YAML file and overrides (see :func:`load_typed`)."""
+    return load_typed(TrainConfig, path, overrides)

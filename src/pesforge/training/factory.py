@@ -41,9 +41,31 @@ def build_bpnn(config: "ModelConfig", elements: Sequence[int]) -> "Potential":
     return BPNN(elements, sf, hidden=config.hidden, activation=config.activation)
 
 
+@builder("painn")
+def build_painn(config: "ModelConfig", elements: Sequence[int]) -> "Potential":
+    """A :class:`~pesforge.models.painn.PaiNN` with ``config.painn`` settings."""
+    from pesforge.models.painn import PaiNN
+
+    return PaiNN(elements, cutoff=config.cutoff, activation=config.activation,
+                 **config.painn.model_dump())
+
+
+@builder("equivariant")
+def build_equivariant(config: "ModelConfig", elements: Sequence[int]) -> "Potential":
+    """An e3nn :class:`~pesforge.models.equivariant.EquivariantPotential` with
+    ``config.equivariant`` settings."""
+    from pesforge.models.equivariant import EquivariantPotential
+
+    return EquivariantPotential(elements, cutoff=config.cutoff, **config.equivariant.model_dump())
+
+
 def build_model(config: "ModelConfig", elements: Sequence[int]) -> "Potential":
     """The potential named by ``config.name``, in ``config.dtype``, knowing ``elements``."""
     if config.name not in BUILDERS:
         raise ValueError(f"unknown model {config.name!r}; known: {sorted(BUILDERS)}")
     model = BUILDERS[config.name](config, sorted(int(z) for z in elements))
+    if config.terms:  # physics terms: terms + model, one SumPotential saved in one file
+        from pesforge.physics.terms import build_terms
+
+        model = sum(build_terms(config.terms, elements), start=model)
     return model.to(getattr(torch, config.dtype))

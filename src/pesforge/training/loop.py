@@ -72,6 +72,7 @@ class _Run:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau
     ema: EMA
+    baseline: Potential | None = None
 
 
 def train(config: TrainConfig, progress: bool = True, resume: bool = False) -> TrainResult:
@@ -115,9 +116,10 @@ def train(config: TrainConfig, progress: bool = True, resume: bool = False) -> T
     resolved["training"] = {"epochs": state.epoch, "best_epoch": state.best_epoch,
                             "best_val_loss": state.best_val, "stop_reason": stop_reason,
                             "loss_weights": run.weights.as_dict()}
+    deployable = run.model if run.baseline is None else run.baseline + run.model
     metrics = write_outputs(output, run.model, run.data, state.history, resolved,
-                            device=config.device)
-    return TrainResult(model=run.model, metrics=metrics, output=output, history=state.history,
+                            device=config.device, composite=deployable)
+    return TrainResult(model=deployable, metrics=metrics, output=output, history=state.history,
                        stop_reason=stop_reason)
 
 
@@ -126,11 +128,22 @@ def _setup(config: TrainConfig) -> tuple[_Run, dict]:
 
     torch.manual_seed(config.seed)
     data = prepare.load_training_data(config.data, config.seed)
+    baseline_model = None
+    if config.baseline is not None:  # Δ-learning: the labels become label - baseline
+        from pesforge.training import baseline
+
+        data.train, data.validation, data.test, baseline_model = baseline.apply(
+            data.train, data.validation, data.test, config.data, config.baseline,
+            data.train_indices, data.validation_indices, config.output, device=config.device)
     model = build_model(config.model, data.elements)
+    if config.loss.kind == "gaussian_nll":  # the likelihood needs predicted variances
+        from pesforge.uncertainty.noise import with_noise_head
+
+        model = with_noise_head(model, config.loss.variance_hidden, config.model.activation)
     train_graphs = prepare.graphs_of(data.train, model.cutoff)
     statistics = prepare.fit_statistics(model, data.train, train_graphs, data.elements)
     model = model.to(config.device)
-    weights = LossWeights(*config.loss.weights())
+    weights = LossWeights(*config.loss.weights(), kind=config.loss.kind)
     everything = data.train + data.validation
     forces = weights.forces > 0 and any(f.forces is not None for f in everything)
     stress = weights.stress > 0 and any(f.stress is not None for f in everything)
@@ -147,8 +160,10 @@ def _setup(config: TrainConfig) -> tuple[_Run, dict]:
         min_lr=opt.scheduler.min_lr)
     ema = EMA(model, opt.ema_decay or 0.0)
     run = _Run(config, model, data, sources[0], val_batches, weights, forces, stress,
-               optimizer, scheduler, ema)
+               optimizer, scheduler, ema, baseline_model)
     resolved = prepare.resolved_record(data, statistics, model, config.seed)
+    if config.baseline is not None:
+        resolved["baseline"] = config.baseline.model_dump(exclude_none=True)
     resolved["feature_cache"] = sources[0].cache is not None
     return run, resolved
 

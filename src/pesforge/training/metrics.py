@@ -128,6 +128,10 @@ def evaluate_file(model_path: str, data_path: str, *, batch_size: int = 32,
                   device: str | torch.device = "cpu") -> dict[str, float | int | None]:
     """Metrics of the model file ``model_path`` on the labelled frames of ``data_path``.
 
+    For an ensemble (its model file, or a folder written by
+    :func:`pesforge.uncertainty.train_ensemble`) the metrics are those of the members' mean
+    plus ``"calibration"`` (see :func:`pesforge.uncertainty.evaluation.calibration_metrics`).
+
     Warns (:func:`warnings.warn`) when the data's level of theory differs from the one the
     model was trained on, since the errors then mix model error and method difference.
     """
@@ -135,8 +139,14 @@ def evaluate_file(model_path: str, data_path: str, *, batch_size: int = 32,
 
     from pesforge.data.readers import read
     from pesforge.data.validate import check_level_of_theory
-    from pesforge.models.io import load_model
+    from pathlib import Path
 
+    import pesforge.uncertainty  # noqa: F401  (registers ensemble and variance-head files)
+    from pesforge.models.io import load_model
+    from pesforge.uncertainty.training import ENSEMBLE_FILE
+
+    if Path(model_path).is_dir():
+        model_path = str(Path(model_path) / ENSEMBLE_FILE)
     model = load_model(model_path, device=device)
     frames = read(data_path, energy_key=energy_key, forces_key=forces_key,
                   stress_key=stress_key, allow_mixed=allow_mixed)
@@ -149,4 +159,8 @@ def evaluate_file(model_path: str, data_path: str, *, batch_size: int = 32,
         if trained_level.fingerprint() != level.fingerprint():
             warnings.warn(f"{data_path} is labelled at {level}, but {model_path} was trained on "
                           f"{trained_level}", stacklevel=2)
+    if isinstance(model, pesforge.uncertainty.Ensemble):
+        from pesforge.uncertainty.evaluation import ensemble_metrics, ensemble_predict
+
+        return ensemble_metrics(ensemble_predict(model, frames, batch_size, device=device))
     return evaluate(model, frames, batch_size, device=device)

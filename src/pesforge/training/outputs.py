@@ -1,9 +1,10 @@
 """The files a finished training run leaves in its folder, besides config and checkpoint.
 
 ``model.safetensors`` (the best EMA model, with level of theory, elements and metrics in its
-``extra``), ``metrics.json`` (train / validation / test metrics), ``resolved.json`` (derived
-values and the training summary), ``training_curve.png`` and energy/force parity plots of the
-test set (the validation set when there is no test file).
+``extra``; for Δ-learning with a baseline model, the composite baseline + Δ, the Δ model alone
+going to ``delta.safetensors``), ``metrics.json`` (train / validation / test metrics),
+``resolved.json`` (derived values and the training summary), ``training_curve.png`` and
+energy/force parity plots of the test set (the validation set when there is no test file).
 """
 
 from __future__ import annotations
@@ -22,8 +23,14 @@ from pesforge.training.prepare import TrainingData
 
 def write_outputs(output: Path, model: Potential, data: TrainingData,
                   history: list[dict[str, Any]], resolved: dict[str, Any],
-                  device: str | torch.device = "cpu") -> dict[str, Any]:
-    """Evaluate ``model`` on every split, write the run's result files; return the metrics."""
+                  device: str | torch.device = "cpu",
+                  composite: Potential | None = None) -> dict[str, Any]:
+    """Evaluate ``model`` on every split, write the run's result files; return the metrics.
+
+    ``composite``: the potential to save as ``model.safetensors`` when it is not ``model``
+    itself (Δ-learning: baseline + Δ); the metrics are those of ``model`` on the Δ labels,
+    which equal the composite's errors against the high-level labels.
+    """
     from pesforge.analysis.plots import plot_parity, plot_training_curve
 
     model.eval()
@@ -39,7 +46,12 @@ def write_outputs(output: Path, model: Potential, data: TrainingData,
              "level_of_theory_text": None if level is None else str(level),
              "elements": data.elements, "metrics": metrics,
              "training": resolved.get("training", {})}
-    save_model(model, output / "model.safetensors", extra=extra)
+    if "baseline" in resolved:
+        extra["baseline"] = resolved["baseline"]
+    if composite is not None and composite is not model:
+        save_model(model, output / "delta.safetensors", extra=extra)
+    save_model(model if composite is None else composite, output / "model.safetensors",
+               extra=extra)
     write_json(output / "metrics.json", metrics)
     write_json(output / "resolved.json", resolved)
     plot_training_curve(history, output / "training_curve.png")

@@ -31,6 +31,7 @@ class TrainingData:
     validation_indices: np.ndarray
     elements: list[int]
     level_of_theory: LevelOfTheory | None
+    split_seed: int | None = None  # the seed the split was drawn from, when not the run's
 
 
 def read_frames(path: str, config: DataConfig) -> list[Frame]:
@@ -62,19 +63,27 @@ def split(n_frames: int, config: DataConfig, seed: int) -> tuple[np.ndarray, np.
 
 
 def load_training_data(config: DataConfig, seed: int) -> TrainingData:
-    """Read the training (and test) files, check their levels of theory agree, and split."""
+    """Read the training (and test) files, check their levels of theory agree, and split.
+
+    The split is drawn from ``config.split_seed`` when given, else from ``seed``; with
+    ``config.bootstrap`` the training indices are then resampled with replacement from
+    ``numpy.random.default_rng([seed, 1])``."""
     from pesforge.data.statistics import elements_of
     from pesforge.data.validate import check_level_of_theory
 
     frames = read_frames(config.train_file, config)
     test = read_frames(config.test_file, config) if config.test_file else []
     level = check_level_of_theory(frames + test, allow_mixed=config.allow_mixed_levels)
-    train_idx, val_idx = split(len(frames), config, seed)
+    train_idx, val_idx = split(len(frames), config,
+                               seed if config.split_seed is None else config.split_seed)
+    if config.bootstrap:
+        draw = np.random.default_rng([seed, 1]).integers(0, len(train_idx), len(train_idx))
+        train_idx = train_idx[draw]
     return TrainingData(train=[frames[i] for i in train_idx],
                         validation=[frames[i] for i in val_idx], test=test,
                         train_indices=train_idx, validation_indices=val_idx,
                         elements=[int(z) for z in elements_of(frames + test)],
-                        level_of_theory=level)
+                        level_of_theory=level, split_seed=config.split_seed)
 
 
 def energy_scale(frames: Sequence[Frame], elements: Sequence[int],
@@ -108,6 +117,12 @@ def fit_statistics(model: Potential, frames: Sequence[Frame], graphs: Sequence[G
     training frames, set on ``model`` (via its ``fit_statistics``). Returns the values."""
     from pesforge.data.statistics import fit_reference_energies
 
+    if not hasattr(model, "fit_statistics") and hasattr(model, "terms"):
+        # A model plus fixed physics terms: fit the learned part to the labels minus the terms.
+        from pesforge.physics.terms import learned_and_fixed, subtract_terms
+
+        model, fixed = learned_and_fixed(model)
+        frames = subtract_terms(fixed, frames)
     if not hasattr(model, "fit_statistics"):
         raise TypeError(f"{type(model).__name__} has no fit_statistics method")
     if any(f.energy is not None for f in frames):
@@ -146,7 +161,9 @@ def resolved_record(data: TrainingData, statistics: dict, model: Potential, seed
         "elements": data.elements,
         **statistics,
         "features": feature_summary(model),
-        "split": {"seed": seed, "train_indices": data.train_indices.tolist(),
+        "split": {"seed": seed, **({} if data.split_seed is None
+                                   else {"split_seed": data.split_seed}),
+                  "train_indices": data.train_indices.tolist(),
                   "validation_indices": data.validation_indices.tolist()},
         "n_frames": {"train": len(data.train), "validation": len(data.validation),
                      "test": len(data.test)},

@@ -1,0 +1,160 @@
+"""Equal-budget accuracy: pesforge (painn, equivariant) vs mace-torch on rMD17 split 01.
+
+Usage (project venv; MACE runs as a subprocess in benchmarks/.venv-peers):
+    .venv/bin/python benchmarks/peers/accuracy.py --molecule ethanol --minutes 20
+        [--codes painn,equivariant,mace] [--n-train 950 --n-val 50 --n-test 1000]
+        [--threads 2] [--out benchmarks/results_peers]
+
+Every code gets the same data (the first n_train + n_val frames of rMD17 split 01's train file,
+n_val of them for validation; the first n_test frames of the test file) and the same wall-clock
+training budget. pesforge stops by its own ``max_minutes``; mace_run_train has no time budget,
+so it runs under a timeout and is then restarted from its latest checkpoint with
+``--max_num_epochs`` equal to that checkpoint's epoch, which only evaluates and saves.
+Prints force and energy MAE on the test frames for each code and the pesforge / MACE ratios.
+For a smoke run: --minutes 1 --n-train 40 --n-val 10 --n-test 50.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+PEER = HERE.parent / ".venv-peers" / "bin"
+RMD17 = HERE.parents[1] / ".." / "shared" / "data" / "rmd17"
+
+
+def write_subsets(molecule: str, n_train: int, n_val: int, n_test: int, folder: Path) -> dict:
+    """rMD17 NPZ subsets (pesforge) and extxyz copies with REF_ labels (MACE), in eV and Å."""
+    from ase import Atoms
+    from ase.io import write
+
+    from pesforge.units import KCAL_PER_MOL
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for split, n in (("train", n_train + n_val), ("test", n_test)):
+        data = np.load(RMD17 / f"rmd17_{molecule}_{split}_01.npz")
+        if n > len(data["energies"]):
+            raise SystemExit(f"{split}: asked for {n} frames, the file has {len(data['energies'])}")
+        subset = {k: data[k][:n] for k in ("coords", "energies", "forces")}
+        npz = folder / f"{molecule}_{split}.npz"
+        np.savez(npz, nuclear_charges=data["nuclear_charges"], **subset)
+        frames = []
+        for r, e, f in zip(subset["coords"], subset["energies"], subset["forces"]):
+            atoms = Atoms(numbers=data["nuclear_charges"], positions=r)
+            atoms.info["REF_energy"] = float(e) * KCAL_PER_MOL
+            atoms.arrays["REF_forces"] = f * KCAL_PER_MOL
+            frames.append(atoms)
+        xyz = folder / f"{molecule}_{split}.xyz"
+        write(xyz, frames, format="extxyz")
+        paths[split] = (str(npz), str(xyz))
+    return paths
+
+
+def run_pesforge(name: str, paths: dict, args, folder: Path) -> dict:
+    from pesforge.training import load_config, train
+
+    overrides = {"data.train_file": paths["train"][0], "data.test_file": paths["test"][0],
+                 "data.n_validation": args.n_val, "model.name": name, "model.cutoff": 5.0,
+                 "model.dtype": "float32", "max_minutes": args.minutes,
+                 "optimizer.batch_size": 8 if name == "painn" else 4, "optimizer.lr": 5e-3,
+                 "optimizer.scheduler.patience": 5, "output": str(folder / name)}
+    start = time.perf_counter()
+    result = train(load_config(None, overrides), progress=False)
+    test = result.metrics.get("test", {})
+    return {"code": f"pesforge-{name}", "epochs": len(result.history),
+            "minutes": (time.perf_counter() - start) / 60,
+            "force_mae_meV_per_A": test.get("force_mae_meV_per_A"),
+            "energy_mae_meV": test.get("energy_mae_meV")}
+
+
+def _mace_args(paths: dict, args, folder: Path, max_epochs: int) -> list[str]:
+    return [str(PEER / "mace_run_train"), "--name", "mace", "--model", "MACE",
+            "--train_file", paths["train"][1], "--test_file", paths["test"][1],
+            "--valid_fraction", f"{args.n_val / (args.n_train + args.n_val):.6f}",
+            "--energy_key", "REF_energy", "--forces_key", "REF_forces",
+            "--E0s", "average", "--r_max", "5.0", "--num_channels", "64",
+            "--max_L", "0", "--correlation", "3", "--num_interactions", "2",
+            "--batch_size", "5", "--max_num_epochs", str(max_epochs), "--eval_interval", "1",
+            "--ema", "--amsgrad", "--default_dtype", "float32", "--device", "cpu",
+            "--error_table", "PerAtomMAE", "--seed", "0",
+            "--work_dir", str(folder), "--restart_latest"]
+
+
+def run_mace(paths: dict, args, folder: Path) -> dict:
+    """MACE-small-like (64x0e, r = 5 Å, correlation 3, 2 interactions), as in the issue."""
+    import os
+
+    folder.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
+               TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1")
+    start = time.perf_counter()
+    try:
+        subprocess.run(_mace_args(paths, args, folder, 100000), env=env, cwd=folder,
+                       timeout=args.minutes * 60, capture_output=True)
+    except subprocess.TimeoutExpired:
+        pass
+    minutes = (time.perf_counter() - start) / 60
+    epochs = [int(m.group(1)) for p in (folder / "checkpoints").glob("*.pt")
+              if (m := re.search(r"epoch-(\d+)", p.name))]
+    if not epochs:
+        return {"code": "mace", "minutes": minutes, "note": "no checkpoint within the budget"}
+    last = max(epochs)
+    proc = subprocess.run(_mace_args(paths, args, folder, last), env=env, cwd=folder,
+                          capture_output=True, text=True)
+    log = "\n".join(p.read_text() for p in sorted((folder / "logs").glob("*.log")))
+    table = _last_test_row(log + proc.stdout + proc.stderr)
+    return {"code": "mace", "epochs": last + 1, "minutes": minutes, **table}
+
+
+def _last_test_row(text: str) -> dict:
+    """Force / energy MAE of the 'test' row of MACE's PerAtomMAE error table, in meV(/Å)."""
+    rows = [line for line in text.splitlines() if re.search(r"\|\s*(test|Default_test)", line)]
+    if not rows:
+        return {"note": "no test row found in the MACE log"}
+    cells = [c.strip() for c in rows[-1].strip().strip("|").split("|")]
+    # columns: config_type | MAE E / meV / atom | MAE F / meV / A | relative F MAE %
+    return {"energy_mae_meV_per_atom": float(cells[1]), "force_mae_meV_per_A": float(cells[2])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--molecule", default="ethanol")
+    parser.add_argument("--minutes", type=float, default=20.0)
+    parser.add_argument("--codes", default="painn,equivariant,mace")
+    parser.add_argument("--n-train", type=int, default=950)
+    parser.add_argument("--n-val", type=int, default=50)
+    parser.add_argument("--n-test", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", default=str(HERE.parent / "results_peers"))
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    out = Path(args.out) / f"{args.molecule}_{time.strftime('%Y%m%d-%H%M%S')}"
+    paths = write_subsets(args.molecule, args.n_train, args.n_val, args.n_test, out / "data")
+    rows = []
+    for code in args.codes.split(","):
+        row = run_mace(paths, args, out / "mace") if code == "mace" else \
+            run_pesforge(code, paths, args, out)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    (out / "summary.json").write_text(json.dumps(rows, indent=1))
+    mace = next((r for r in rows if r["code"] == "mace" and r.get("force_mae_meV_per_A")), None)
+    for row in rows:
+        if mace and row is not mace and row.get("force_mae_meV_per_A"):
+            print(f"force MAE ratio {row['code']} / mace: "
+                  f"{row['force_mae_meV_per_A'] / mace['force_mae_meV_per_A']:.2f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""MD throughput (atom-steps/s): pesforge's torch engine vs ASE's VelocityVerlet driving the same
+model through ``pesforge.interfaces.Calculator``.
+
+Usage: python benchmarks/simulate/md_throughput.py [--threads 2] [--sizes 2,3,5,10,22]
+       [--model benchmarks/results/rmd17_ethanol/model.safetensors] [--batch 16]
+
+Model: the production BPNN architecture with random weights (speed does not depend on the
+weights; see :func:`load`), or ``--model FILE``. Systems: liquid-density ethanol boxes
+(``benchmarks/systems.py``, per_side³ molecules, 9 atoms each), NVE, 0.5 fs steps from 300 K.
+Each engine runs one warm-up step, then both are timed in ``--repeats`` alternating blocks of
+``--steps`` steps (fewer for big boxes) and the median s/step is reported, so that both see the
+same share of a loaded machine; the fastest block of each is reported.
+``--batch N`` also times N independent copies of the smallest box as one torch batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from systems import ethanol_box  # noqa: E402
+
+from pesforge.simulate import ForceField, VelocityVerlet, init_state, run  # noqa: E402
+from pesforge.units import FS_TO_ASE_TIME  # noqa: E402
+
+DT = 0.5
+
+
+def load(path: str | None):
+    """The model: a file, or (default) the production BPNN architecture with random weights,
+    its energy scale set so that forces on a 1125-atom box are at most 1 eV/Å (a trained
+    ethanol model is not used: trained on isolated molecules, it heats a liquid box to
+    10 000 K within 3 fs, which would only measure neighbour-list rebuilds)."""
+    from pesforge.data.batch import from_atoms
+    from pesforge.models import BPNN, compute, load_model
+
+    if path:
+        return load_model(path).eval(), f"model file {path}"
+    torch.manual_seed(0)
+    model = BPNN([1, 6, 8]).float().eval()
+    forces = compute(model, from_atoms(ethanol_box(5), model.cutoff, dtype=torch.float32))
+    model.energy_scale.fill_(1.0 / float(forces["forces"].abs().max()))
+    return model, (f"BPNN([1, 6, 8]) production architecture ({model.descriptor.n_features} "
+                   f"features, hidden {model.hidden}, cutoff {model.cutoff} Å), random weights, "
+                   f"float32")
+
+
+def _timed(fn, steps: int) -> tuple[float, float]:
+    """(CPU seconds of this process, wall seconds) per step of ``fn()``."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    fn()
+    return (time.process_time() - cpu) / steps, (time.perf_counter() - wall) / steps
+
+
+class TorchEngine:
+    """pesforge's engine on a batch of systems; :meth:`time` runs ``steps`` and returns s/step."""
+
+    def __init__(self, model, systems):
+        self.state = init_state(systems, temperature_K=300.0, seed=0)
+        self.ff = ForceField(model, skin=1.0)
+        run(self.state, VelocityVerlet(DT), self.ff, 1, log_every=10**9)  # init + warm-up
+
+    def time(self, steps: int) -> tuple[float, float]:
+        return _timed(lambda: run(self.state, VelocityVerlet(DT), self.ff, steps,
+                                  log_every=10**9), steps)
+
+
+class AseEngine:
+    """ASE's VelocityVerlet with the pesforge calculator on one system."""
+
+    def __init__(self, model, atoms):
+        from ase.md.verlet import VelocityVerlet as AseVerlet
+
+        from pesforge.interfaces import Calculator
+
+        self.atoms = atoms.copy()
+        state = init_state(self.atoms, temperature_K=300.0, seed=0)
+        self.atoms.set_velocities(state.velocities.numpy() / FS_TO_ASE_TIME)
+        self.atoms.calc = Calculator(model)
+        self.dyn = AseVerlet(self.atoms, timestep=DT * FS_TO_ASE_TIME)
+        self.dyn.run(1)
+
+    def time(self, steps: int) -> tuple[float, float]:
+        return _timed(lambda: self.dyn.run(steps), steps)
+
+
+def compare(torch_engine, ase_engine, steps: int, repeats: int) -> dict[str, float]:
+    """Per-step CPU time (this process's, all its threads) and wall time of each engine,
+    each the minimum over ``repeats`` alternating blocks of ``steps`` steps. On a shared,
+    overloaded machine the wall time measures other people's jobs too; the CPU time of a
+    single-threaded run is what the wall time would be on an idle core."""
+    runs = {"torch": [], "ase": []}
+    for _ in range(repeats):
+        runs["torch"].append(torch_engine.time(steps))
+        runs["ase"].append(ase_engine.time(steps))
+    return {f"{name}_{kind}": min(r[k] for r in values)
+            for name, values in runs.items() for k, kind in enumerate(("cpu", "wall"))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--sizes", default="2,3,5,10,22", help="ethanol molecules per box side")
+    parser.add_argument("--steps", type=int, default=4, help="steps per block, small boxes")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=6, help="alternating timed blocks")
+    parser.add_argument("--model", default=None, help="model file (default: random weights)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    model, what = load(args.model)
+    print(f"model: {what}; {args.threads} torch threads; load average {os.getloadavg()}")
+    print(f"{'atoms':>7} {'steps':>5} {'torch cpu s/step':>16} {'ASE cpu s/step':>14} "
+          f"{'torch atom-steps/s':>18} {'ASE atom-steps/s':>16} {'speed-up':>8} "
+          f"{'(wall)':>7} {'NL builds':>9}")
+    sizes = [int(s) for s in args.sizes.split(",")]
+    for per_side in sizes:
+        box = ethanol_box(per_side)
+        n = len(box)
+        steps = max(1, min(args.steps, int(args.steps * 1000 / n)))
+        engine = TorchEngine(model, [box])
+        t = compare(engine, AseEngine(model, box), steps, args.repeats)
+        _row(str(n), steps * args.repeats, n, t, engine.ff.neighbors.n_builds)
+    if args.batch > 1:
+        box = ethanol_box(sizes[0])
+        n = len(box) * args.batch
+        engine = TorchEngine(model, [box] * args.batch)
+        t = compare(engine, AseEngine(model, box), args.steps, args.repeats)
+        t = {k: v * args.batch if k.startswith("ase") else v for k, v in t.items()}
+        print(f"batch of {args.batch} x {len(box)} atoms (ASE: one system after another):")
+        _row(f"{n}*", args.steps * args.repeats, n, t, engine.ff.neighbors.n_builds)
+    print(f"load average after: {os.getloadavg()}")
+
+
+def _row(label: str, steps: int, n: int, t: dict[str, float], builds: int) -> None:
+    print(f"{label:>7} {steps:>5} {t['torch_cpu']:>16.4f} {t['ase_cpu']:>14.4f} "
+          f"{n / t['torch_cpu']:>18.0f} {n / t['ase_cpu']:>16.0f} "
+          f"{t['ase_cpu'] / t['torch_cpu']:>8.2f} {t['ase_wall'] / t['torch_wall']:>7.2f} "
+          f"{builds:>9}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

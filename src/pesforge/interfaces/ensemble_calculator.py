@@ -1,0 +1,88 @@
+"""An ASE calculator for a deep ensemble: the members' mean, with their spread in ``results``.
+
+Each call builds a one-system batch and evaluates it with
+:func:`pesforge.uncertainty.ensemble.ensemble_compute` (one :func:`compute` per member), so the
+results equal the native ensemble path. The stds include the ensemble's recalibration factors.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from ase.calculators.calculator import PropertyNotImplementedError, all_changes
+from ase.stress import full_3x3_to_voigt_6_stress
+
+from pesforge.data import keys as K
+from pesforge.data.batch import collate, to
+from pesforge.data.frame import Frame
+from pesforge.interfaces.ase_calculator import Calculator
+
+
+class EnsembleCalculator(Calculator):
+    """ASE calculator returning an ensemble's mean and exposing its uncertainty.
+
+    Properties: ``energy``, ``free_energy``, ``energies``, ``forces``, ``stress`` (as
+    :class:`~pesforge.interfaces.Calculator`, the members' mean) and
+
+    * ``energy_std``: float, eV, the (recalibrated) ensemble std of the energy;
+    * ``forces_std``: (N,) eV/Å, each atom's (recalibrated) force deviation
+      sqrt(mean_m |F_m,i - <F_i>|²);
+    * ``max_forces_std``: float, eV/Å, the largest of them (the usual selection criterion);
+    * ``energy_noise_variance`` (eV²) and ``forces_noise_variance`` ((N,) eV²/Å²) when the
+      members have a variance head.
+
+    Args:
+        ensemble_or_path: an :class:`~pesforge.uncertainty.Ensemble`, its model file, or a
+            folder written by :func:`~pesforge.uncertainty.train_ensemble`.
+        device, dtype, **kwargs: as for :class:`~pesforge.interfaces.Calculator`.
+    """
+
+    implemented_properties = ["energy", "free_energy", "energies", "forces", "stress",
+                              "energy_std", "forces_std", "max_forces_std",
+                              "energy_noise_variance", "forces_noise_variance"]
+
+    def __init__(self, ensemble_or_path, device: str | torch.device = "cpu",
+                 dtype: torch.dtype | None = None, **kwargs):
+        from pesforge.uncertainty.ensemble import Ensemble
+
+        if isinstance(ensemble_or_path, (str, os.PathLike)):
+            from pesforge.uncertainty.training import load_ensemble
+
+            ensemble_or_path = load_ensemble(ensemble_or_path, device=device)
+        if not isinstance(ensemble_or_path, Ensemble):
+            raise TypeError(f"EnsembleCalculator needs a pesforge Ensemble or the path of one, "
+                            f"not {type(ensemble_or_path).__name__}")
+        super().__init__(ensemble_or_path, device=device, dtype=dtype, **kwargs)
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        """Evaluate every member on ``atoms``; stress only when requested."""
+        from pesforge.uncertainty.ensemble import ensemble_compute
+
+        super(Calculator, self).calculate(atoms, properties, system_changes)
+        want_stress = "stress" in properties
+        if want_stress and not (np.all(self.atoms.pbc) and self.atoms.cell.rank == 3):
+            raise PropertyNotImplementedError(
+                f"stress needs a cell periodic in all three directions; these atoms have "
+                f"pbc={self.atoms.pbc.tolist()} and cell rank {self.atoms.cell.rank}")
+        frame = Frame.from_atoms(self.atoms, source="<ase calculator>")
+        batch = to(collate([frame], self.potential.cutoff, dtype=self.dtype), self.device)
+        out = ensemble_compute(self.potential, batch, stress=want_stress)
+
+        def array(key):
+            return out[key].detach().cpu().double().numpy()
+
+        energy = float(out[K.ENERGY][0])
+        forces_std = array(K.FORCES_STD)
+        self.results = {
+            "energy": energy, "free_energy": energy,
+            "energies": array(K.ATOMIC_ENERGIES), "forces": array(K.FORCES),
+            "energy_std": float(out[K.ENERGY_STD][0]), "forces_std": forces_std,
+            "max_forces_std": float(forces_std.max()),
+        }
+        if K.ENERGY_NOISE_VAR in out:
+            self.results["energy_noise_variance"] = float(out[K.ENERGY_NOISE_VAR][0])
+            self.results["forces_noise_variance"] = array(K.FORCES_NOISE_VAR)
+        if want_stress:
+            self.results["stress"] = full_3x3_to_voigt_6_stress(array(K.STRESS)[0])

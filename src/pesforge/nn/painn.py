@@ -1,0 +1,71 @@
+"""PaiNN message and update blocks: invariant scalars and equivariant vectors per atom.
+
+Atoms carry scalars s (A, F) and vectors v (A, 3, F) (the Cartesian axis second, so that a
+rotation R acts as ``einsum("xy,ayf->axf", R, v)``). Messages run over the directed edges
+``i -> j`` of the batch (gathers and ``index_add``, no Python loops over atoms or edges).
+
+K. T. Schütt, O. T. Unke, M. Gastegger, "Equivariant message passing for the prediction of
+tensorial properties and molecular spectra", ICML 2021 (arXiv:2102.03150), eqs. 7-9.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from pesforge.nn.mlp import ACTIVATIONS
+
+#: Added under the square root of vector norms so that their gradient is finite at v = 0.
+NORM_EPS = 1e-8
+
+
+class PaiNNMessage(nn.Module):
+    """Scalar and vector messages from the neighbours j of each centre i.
+
+    ds_i = sum_j phi_s(s_j) * W_s(r_ij);
+    dv_i = sum_j v_j * phi_vv(s_j) W_vv(r_ij) + r_hat_ij * phi_vs(s_j) W_vs(r_ij),
+    with W = Linear(radial basis) times the cutoff envelope.
+    """
+
+    def __init__(self, features: int, n_radial: int, activation: str = "silu"):
+        super().__init__()
+        self.features = features
+        self.phi = nn.Sequential(nn.Linear(features, features), ACTIVATIONS[activation](),
+                                 nn.Linear(features, 3 * features))
+        self.filter = nn.Linear(n_radial, 3 * features)
+
+    def forward(self, s: torch.Tensor, v: torch.Tensor, radial: torch.Tensor,
+                envelope: torch.Tensor, unit: torch.Tensor,
+                edge_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """s (A, F), v (A, 3, F), radial (E, n), envelope (E,), unit (E, 3) -> s, v updated."""
+        i, j = edge_index[0], edge_index[1]
+        x = self.phi(s)[j] * (self.filter(radial) * envelope[:, None])
+        ds, dvv, dvs = torch.split(x, self.features, dim=1)
+        dv = v[j] * dvv[:, None, :] + unit[:, :, None] * dvs[:, None, :]
+        s = s.index_add(0, i, ds)
+        v = v.index_add(0, i, dv)
+        return s, v
+
+
+class PaiNNUpdate(nn.Module):
+    """Per-atom mixing of scalars and vectors.
+
+    dv = a_vv(s, |V v|) * U v;  ds = a_sv(s, |V v|) * <U v, V v> + a_ss(s, |V v|).
+    """
+
+    def __init__(self, features: int, activation: str = "silu"):
+        super().__init__()
+        self.features = features
+        self.mix = nn.Linear(features, 2 * features, bias=False)
+        self.mlp = nn.Sequential(nn.Linear(2 * features, features), ACTIVATIONS[activation](),
+                                 nn.Linear(features, 3 * features))
+
+    def forward(self, s: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """s (A, F), v (A, 3, F) -> s, v updated."""
+        uv, vv = torch.split(self.mix(v), self.features, dim=2)
+        norm = torch.sqrt((vv * vv).sum(dim=1) + NORM_EPS)
+        a = self.mlp(torch.cat([s, norm], dim=1))
+        a_vv, a_sv, a_ss = torch.split(a, self.features, dim=1)
+        v = v + a_vv[:, None, :] * uv
+        s = s + a_sv * (uv * vv).sum(dim=1) + a_ss
+        return s, v

@@ -1,0 +1,111 @@
+"""The active-learning loop with real oracles (EMT on a Cu cell, GFN2-xTB on water)."""
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+from active_helpers import TINY_MODEL, cu_config
+
+from pesforge.active import ActiveLearningConfig, run_active_learning
+from pesforge.models.io import read_header
+from pesforge.oracles import LabelStore
+from pesforge.training.config import ConfigError
+
+
+def test_emt_cu_two_iterations(cu_file, tmp_path):
+    config = ActiveLearningConfig.model_validate(cu_config(cu_file, tmp_path / "run"))
+    result = run_active_learning(config, progress=False)
+    assert result.stop_reason == "max_iterations" and result.iterations == 2
+    store = LabelStore(tmp_path / "run" / "store.db")
+    labelled = store.labelled()
+    # 4 initial frames, then a batch of 2 selected from exploration
+    assert len(labelled) == 6 and result.counts == {"pending": 0, "done": 6, "failed": 0,
+                                                     "attempts": 6}
+    assert [f.info["iteration"] for f in labelled] == [0, 0, 0, 0, 1, 1]
+    assert all(f.stress is not None and f.level_of_theory.method == "EMT" for f in labelled)
+    selected = labelled[4:]
+    assert all(f.info["origin"] == "explore 0" for f in selected)
+    assert not np.allclose(selected[0].positions, selected[1].positions)
+    # the per-iteration report, and a warm start of the second round
+    reports = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert [r["n_labelled"] for r in reports] == [4, 6]
+    explored = reports[0]["exploration"]
+    assert explored["n_candidates"] > 2 and explored["n_selected"] == 2
+    assert reports[1]["validation"]["forces_mae"] > 0
+    for name in ("learning_curve.png", "iter_000/uncertainty.png"):
+        assert (tmp_path / "run" / name).stat().st_size > 1000
+    head = read_header(tmp_path / "run" / "iter_001" / "member_00" / "model.safetensors")
+    assert head["extra"]["warm_start"] is True
+    with pytest.raises(ConfigError, match="already holds"):
+        run_active_learning(config, progress=False)
+    changed = cu_config(cu_file, tmp_path / "run", **{"committee.n_models": 3})
+    with pytest.raises(ConfigError, match="in committee"):
+        run_active_learning(ActiveLearningConfig.model_validate(changed), resume=True)
+    allowed = cu_config(cu_file, tmp_path / "run", **{"labeling.max_attempts": 3})
+    again = run_active_learning(ActiveLearningConfig.model_validate(allowed), resume=True,
+                                progress=False)
+    assert again.counts == result.counts and again.stop_reason == "max_iterations"
+
+
+def test_tblite_water_two_iterations(water_file, tmp_path):
+    config = ActiveLearningConfig.model_validate({
+        "initial": str(water_file), "oracle": {"kind": "tblite"}, "output": str(tmp_path / "w"),
+        "n_initial": 4, "rattle": 0.04,
+        "committee": {"n_models": 2, "model": TINY_MODEL, "max_epochs": 6, "n_validation": 1},
+        "explore": {"temperatures": [500.0], "n_steps": 20, "sample_every": 4,
+                    "timestep": 0.5, "uncertainty_ceiling": 100.0,
+                    "bias": {"kind": "uncertainty", "strength": 0.5}},
+        "select": {"threshold": 0.0, "batch_size": 3},
+        "labeling": {"cluster": "serial"},
+        "stop": {"max_iterations": 2, "target_uncertainty": 0.0}})
+    result = run_active_learning(config, progress=False)
+    assert result.iterations == 2 and result.counts["done"] == 7
+    labelled = LabelStore(tmp_path / "w" / "store.db").labelled()
+    assert all(f.level_of_theory.method == "GFN2-xTB" and f.stress is None for f in labelled)
+
+
+def test_budget_and_convergence_stop_with_dask(cu_file, tmp_path):
+    tree = cu_config(cu_file, tmp_path / "b", **{"stop.max_oracle_calls": 5,
+                                                  "stop.max_iterations": 5,
+                                                  "labeling": {"cluster": "local",
+                                                               "processes": False}})
+    result = run_active_learning(ActiveLearningConfig.model_validate(tree), progress=False)
+    assert result.stop_reason == "oracle_budget" and result.counts["done"] == 5
+    tree = cu_config(cu_file, tmp_path / "c", **{"stop.target_uncertainty": 100.0,
+                                                  "stop.max_iterations": 5})
+    result = run_active_learning(ActiveLearningConfig.model_validate(tree), progress=False)
+    assert result.stop_reason == "converged" and result.counts["done"] == 4
+
+
+def test_config_errors_name_the_field(tmp_path, cu_file):
+    from pesforge.active import load_active_config
+
+    path = tmp_path / "al.yaml"
+    tree = cu_config(cu_file, tmp_path / "x")
+    tree["explore"]["temperatres"] = [300]
+    path.write_text(yaml.safe_dump(tree))
+    with pytest.raises(ConfigError, match="explore.temperatres: unknown key"):
+        load_active_config(path)
+    tree = cu_config(cu_file, tmp_path / "x", **{"explore.bias": {"kind": "metadynamics"}})
+    path.write_text(yaml.safe_dump(tree))
+    with pytest.raises(ConfigError, match="needs atoms"):
+        load_active_config(path)
+
+
+def test_cli_reports_bad_input_on_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from pesforge.cli.main import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["active-learn", str(tmp_path / "missing.yaml")])
+    assert result.exit_code == 1 and "does not exist" in result.output
+    path = tmp_path / "al.yaml"
+    path.write_text(yaml.safe_dump({"initial": str(tmp_path / "none.xyz"),
+                                    "oracle": {"kind": "emt"}, "output": str(tmp_path / "o")}))
+    result = runner.invoke(app, ["active-learn", str(path), "--resume"])
+    assert result.exit_code == 1 and "cannot resume" in result.output
+    result = runner.invoke(app, ["active-learn", str(path)])
+    assert result.exit_code == 1 and "none.xyz" in result.output
+    assert not (tmp_path / "o" / "store.db").exists()
