@@ -81,6 +81,21 @@ def test_pyscf_units_forces_and_level_of_theory():
     assert lot["scf_tolerance"] == "1e-11" and lot["grid"] == "level 2"
 
 
+def test_pyscf_analytic_hessian_matches_finite_differences_of_its_forces():
+    from pesforge.analysis.hessian import finite_difference_hessian
+    from pesforge.sampling.normal_modes import hessian_of
+
+    oracle = PySCFOracle(xc="LDA", basis="sto-3g", grid_level=3, conv_tol=1e-12)
+    frame = _water(np.array([0.0, 0.02, -0.03]))
+    analytic = hessian_of(oracle, frame)  # normal-mode sampling asks the oracle for it
+    assert analytic.shape == (9, 9)
+    np.testing.assert_allclose(analytic, analytic.T, atol=1e-6)
+    numeric = finite_difference_hessian(oracle, frame, delta=0.003)
+    # The DFT grid is not differentiated analytically (PySCF's default), so ~1e-2 eV/Å².
+    np.testing.assert_allclose(analytic, numeric, atol=0.05)
+    assert np.abs(analytic).max() > 10.0  # O-H stretch curvature: tens of eV/Å²
+
+
 def test_pyscf_open_shell_uses_uks():
     oracle = PySCFOracle(xc="LDA", basis="sto-3g", spin=1, grid_level=1)
     frame = Frame(numbers=[8, 1], positions=[[0, 0, 0], [0, 0, 0.97]])

@@ -19,7 +19,8 @@ import typer
 from pesforge.cli.common import friendly
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="Machine-learned potential energy surfaces: train, evaluate, demo.")
+                  help="Machine-learned potential energy surfaces: data, training, uncertainty, "
+                       "active learning, simulation, validation.")
 
 
 @app.command("train")
@@ -28,7 +29,7 @@ def train_command(
     config: Optional[Path] = typer.Argument(None, help="YAML config; flags override it."),
     train_file: Optional[str] = typer.Option(None, "--train-file", help="Training data."),
     test_file: Optional[str] = typer.Option(None, "--test-file", help="Test data."),
-    model: Optional[str] = typer.Option(None, "--model", help="Model name (bpnn)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model name (bpnn, painn, equivariant)."),
     max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Time budget."),
     max_epochs: Optional[int] = typer.Option(None, "--max-epochs", help="Epoch limit."),
     output: Optional[str] = typer.Option(None, "--output", help="Run folder."),

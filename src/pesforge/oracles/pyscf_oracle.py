@@ -128,7 +128,12 @@ class PySCFOracle(Oracle):
             mf = mf.density_fit(auxbasis=c.auxbasis)
         return mf
 
-    def compute(self, frame: Frame) -> Label:
+    def converged_scf(self, frame: Frame):
+        """Run the SCF of ``frame`` with the retry policy; returns ``(mf, energy_Ha, tries)``.
+
+        Raises:
+            OracleFailure: a periodic frame, an impossible charge/spin, or no convergence.
+        """
         if np.any(frame.pbc):
             raise OracleFailure(f"{frame.source}: PySCFOracle labels molecules only (pbc="
                                 f"{frame.pbc.tolist()})", retryable=False)
@@ -151,12 +156,26 @@ class PySCFOracle(Oracle):
                 history.append(f"attempt {k}: {type(err).__name__}: {err}")
                 continue
             if mf.converged:
-                break
+                return mf, energy, len(history) + 1
             history.append(f"attempt {k} (damp={attempt.damp}, level_shift="
                            f"{attempt.level_shift}): not converged")
-        else:
-            raise OracleFailure(f"{frame.source}: SCF did not converge after {len(attempts)} "
-                                f"attempt(s): {'; '.join(history)}")
+        raise OracleFailure(f"{frame.source}: SCF did not converge after {len(attempts)} "
+                            f"attempt(s): {'; '.join(history)}")
+
+    def hessian(self, frame: Frame) -> np.ndarray:
+        """Analytic Hessian d²E/dR² of ``frame``, (3N, 3N) eV/Å² (PySCF's RKS/UKS second
+        derivatives, density-fitted when the config has an auxbasis); used by normal-mode
+        sampling instead of finite differences."""
+        mf, _, _ = self.converged_scf(frame)
+        try:
+            h = np.asarray(mf.Hessian().kernel(), dtype=np.float64)  # (N, N, 3, 3) Ha/Bohr²
+        except Exception as err:
+            raise OracleFailure(f"{frame.source}: Hessian failed: {err}") from err
+        n = len(frame)
+        return h.transpose(0, 2, 1, 3).reshape(3 * n, 3 * n) * (units.HARTREE / units.BOHR**2)
+
+    def compute(self, frame: Frame) -> Label:
+        mf, energy, tries = self.converged_scf(frame)
         try:
             gradient = mf.nuc_grad_method().kernel()
         except Exception as err:
@@ -167,4 +186,4 @@ class PySCFOracle(Oracle):
             raise OracleFailure(f"{frame.source}: PySCF gave non-finite energy or forces")
         return Label(energy=energy_ev, forces=forces, stress=None,
                      level_of_theory=self.level_of_theory,
-                     info={"scf_attempts": len(history) + 1})
+                     info={"scf_attempts": tries})
