@@ -69,14 +69,19 @@ class Calculator(_AseCalculator):
                 f"pbc={self.atoms.pbc.tolist()} and cell rank {self.atoms.cell.rank}")
         frame = Frame.from_atoms(self.atoms, source="<ase calculator>")
         batch = to(collate([frame], self.potential.cutoff, dtype=self.dtype), self.device)
-        out = compute(self.potential, batch, forces=True, stress=want_stress)
+        out = {k: v.detach().cpu().double().numpy() for k, v in
+               self.evaluate(batch, want_stress).items()}
         energy = float(out[K.ENERGY][0])
-        self.results = {
-            "energy": energy,
-            "free_energy": energy,
-            "energies": out[K.ATOMIC_ENERGIES].detach().cpu().double().numpy(),
-            "forces": out[K.FORCES].detach().cpu().double().numpy(),
-        }
+        self.results = {"energy": energy, "free_energy": energy,
+                        "energies": out[K.ATOMIC_ENERGIES], "forces": out[K.FORCES]}
         if want_stress:
-            stress = out[K.STRESS][0].detach().cpu().double().numpy()
-            self.results["stress"] = full_3x3_to_voigt_6_stress(stress)
+            self.results["stress"] = full_3x3_to_voigt_6_stress(out[K.STRESS][0])
+        self.results.update(self.extra_results(out))
+
+    def evaluate(self, batch: dict[str, torch.Tensor], stress: bool) -> dict[str, torch.Tensor]:
+        """The potential's outputs for one batch (subclasses may add keys)."""
+        return compute(self.potential, batch, forces=True, stress=stress)
+
+    def extra_results(self, out: dict[str, np.ndarray]) -> dict:
+        """Results beyond energy, forces and stress, from :meth:`evaluate`'s outputs."""
+        return {}

@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import torch
-from ase.calculators.calculator import PropertyNotImplementedError, all_changes
-from ase.stress import full_3x3_to_voigt_6_stress
 
 from pesforge.data import keys as K
-from pesforge.data.batch import collate, to
-from pesforge.data.frame import Frame
 from pesforge.interfaces.ase_calculator import Calculator
 
 
@@ -56,33 +51,17 @@ class EnsembleCalculator(Calculator):
                             f"not {type(ensemble_or_path).__name__}")
         super().__init__(ensemble_or_path, device=device, dtype=dtype, **kwargs)
 
-    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
-        """Evaluate every member on ``atoms``; stress only when requested."""
+    def evaluate(self, batch, stress):
+        """Every member on the batch: mean outputs plus their standard deviations."""
         from pesforge.uncertainty.ensemble import ensemble_compute
 
-        super(Calculator, self).calculate(atoms, properties, system_changes)
-        want_stress = "stress" in properties
-        if want_stress and not (np.all(self.atoms.pbc) and self.atoms.cell.rank == 3):
-            raise PropertyNotImplementedError(
-                f"stress needs a cell periodic in all three directions; these atoms have "
-                f"pbc={self.atoms.pbc.tolist()} and cell rank {self.atoms.cell.rank}")
-        frame = Frame.from_atoms(self.atoms, source="<ase calculator>")
-        batch = to(collate([frame], self.potential.cutoff, dtype=self.dtype), self.device)
-        out = ensemble_compute(self.potential, batch, stress=want_stress)
+        return ensemble_compute(self.potential, batch, stress=stress)
 
-        def array(key):
-            return out[key].detach().cpu().double().numpy()
-
-        energy = float(out[K.ENERGY][0])
-        forces_std = array(K.FORCES_STD)
-        self.results = {
-            "energy": energy, "free_energy": energy,
-            "energies": array(K.ATOMIC_ENERGIES), "forces": array(K.FORCES),
-            "energy_std": float(out[K.ENERGY_STD][0]), "forces_std": forces_std,
-            "max_forces_std": float(forces_std.max()),
-        }
+    def extra_results(self, out):
+        forces_std = out[K.FORCES_STD]
+        results = {"energy_std": float(out[K.ENERGY_STD][0]), "forces_std": forces_std,
+                   "max_forces_std": float(forces_std.max())}
         if K.ENERGY_NOISE_VAR in out:
-            self.results["energy_noise_variance"] = float(out[K.ENERGY_NOISE_VAR][0])
-            self.results["forces_noise_variance"] = array(K.FORCES_NOISE_VAR)
-        if want_stress:
-            self.results["stress"] = full_3x3_to_voigt_6_stress(array(K.STRESS)[0])
+            results["energy_noise_variance"] = float(out[K.ENERGY_NOISE_VAR][0])
+            results["forces_noise_variance"] = out[K.FORCES_NOISE_VAR]
+        return results
