@@ -41,6 +41,8 @@ def errors(model, frames):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=6.0)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="train each arm for this many epochs instead of --minutes")
     parser.add_argument("--output", default="/tmp/pesforge-bench-physics/acac")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -62,7 +64,9 @@ def main() -> None:
     for arm, terms in (("BPNN", []), ("D3+BPNN", [D3("pbe")])):
         start = time.time()
         model, result = train_bpnn(train, tests["test_MD_300K"][:50], terms,
-                                   Path(args.output) / arm.replace("+", "_"), args.minutes)
+                                   Path(args.output) / arm.replace("+", "_"),
+                                   None if args.epochs else args.minutes,
+                                   epochs=args.epochs or 10000)
         model = model.eval()
         save_model(model, Path(args.output) / f"{arm.replace('+', '_')}.safetensors")
         print(f"{arm}: trained {time.time() - start:.0f} s, {len(result.history)} epochs",
