@@ -41,3 +41,22 @@ def aspirin() -> Atoms:
     extra = build("CH3COOH")
     extra.positions += [0.0, 0.0, 4.0]
     return atoms + extra
+
+
+def time_calls(calc, atoms: Atoms, repeats: int) -> float:
+    """Median seconds of one energy+forces evaluation through an ASE calculator (a slightly
+    moved geometry each call, so nothing is cached; the first call is a warm-up)."""
+    import statistics
+    import time
+
+    atoms = atoms.copy()
+    atoms.calc = calc
+    rng = np.random.default_rng(0)
+    times = []
+    for _ in range(repeats + 1):
+        atoms.positions += rng.normal(scale=1e-3, size=atoms.positions.shape)
+        start = time.perf_counter()
+        atoms.get_potential_energy()
+        atoms.get_forces()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times[1:])

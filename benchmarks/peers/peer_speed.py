@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +25,7 @@ os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from systems import aspirin, ethanol_box  # noqa: E402
+from systems import aspirin, ethanol_box, time_calls  # noqa: E402
 
 ELEMENTS = [1, 6, 8]
 
@@ -69,21 +67,6 @@ def nequip_calculator(args):
     model = model_from_config(config, initialize=False).to(getattr(torch, args.dtype))
     return NequIPCalculator(model, r_max=args.cutoff, device="cpu",
                             transform=TypeMapper(chemical_symbols=symbols))
-
-
-def time_calls(calc, atoms, repeats: int) -> float:
-    """Median seconds of one energy+forces evaluation (a fresh geometry each call)."""
-    atoms = atoms.copy()
-    atoms.calc = calc
-    rng = np.random.default_rng(0)
-    times = []
-    for _ in range(repeats + 1):
-        atoms.positions += rng.normal(scale=1e-3, size=atoms.positions.shape)
-        start = time.perf_counter()
-        atoms.get_potential_energy()
-        atoms.get_forces()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times[1:])
 
 
 def main() -> None:

@@ -16,39 +16,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from systems import aspirin, ethanol_box  # noqa: E402
+from systems import aspirin, ethanol_box, time_calls  # noqa: E402
 
 from pesforge.interfaces import Calculator  # noqa: E402
 from pesforge.models import EquivariantPotential, PaiNN  # noqa: E402
 
 ELEMENTS = [1, 6, 8]
 PEER_PYTHON = HERE.parent / ".venv-peers" / "bin" / "python"
-
-
-def time_calls(calc, atoms, repeats: int) -> float:
-    """Median seconds of one energy+forces evaluation (a fresh geometry each call)."""
-    atoms = atoms.copy()
-    atoms.calc = calc
-    rng = np.random.default_rng(0)
-    times = []
-    for _ in range(repeats + 1):
-        atoms.positions += rng.normal(scale=1e-3, size=atoms.positions.shape)
-        start = time.perf_counter()
-        atoms.get_potential_energy()
-        atoms.get_forces()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times[1:])
 
 
 def systems(args):

@@ -21,13 +21,12 @@ import torch
 from torch import nn
 
 from pesforge.data import keys as K
+from pesforge.descriptors.statistics import feature_statistics
 from pesforge.descriptors.symmetry_functions import SymmetryFunctionParameters, SymmetryFunctions
 from pesforge.models.potential import Potential, register
 from pesforge.nn.mlp import ElementMLPs
 
 
-#: Smallest standard deviation a feature is divided by in the standardisation.
-MIN_FEATURE_STD = 1e-2
 
 
 @register("bpnn")
@@ -105,25 +104,7 @@ class BPNN(Potential):
             reference_energies: (n_elements,) eV per atom of each element in ``elements``.
             energy_scale: eV; typical size of per-atom energy variations (e.g. force RMS x 1 Å).
         """
-        n, f = len(self.elements), self.descriptor.n_features
-        total = torch.zeros(n, f, dtype=torch.float64)
-        square = torch.zeros(n, f, dtype=torch.float64)
-        count = torch.zeros(n, dtype=torch.float64)
-        for batch in batches:
-            g = self.descriptor(batch).to(torch.float64)
-            s = self.descriptor.species(batch[K.ATOMIC_NUMBERS])
-            total.index_add_(0, s, g)
-            square.index_add_(0, s, g * g)
-            count.index_add_(0, s, torch.ones_like(s, dtype=torch.float64))
-        seen = count > 0
-        mean = torch.zeros(n, f, dtype=torch.float64)
-        mean[seen] = total[seen] / count[seen, None]
-        var = torch.zeros(n, f, dtype=torch.float64)
-        var[seen] = square[seen] / count[seen, None] - mean[seen] ** 2
-        # A floor keeps features that barely vary in training from being amplified into noise
-        # on unseen geometries; features that never vary (absent element pairs) keep unit scale.
-        std = var.clamp_min(0).sqrt()
-        std = torch.where(std > 1e-8, std.clamp_min(MIN_FEATURE_STD), torch.ones_like(std))
+        mean, std = feature_statistics(self.descriptor, batches, len(self.elements))
         self.feature_mean.copy_(mean)
         self.feature_std.copy_(std)
         if reference_energies is not None:

@@ -164,20 +164,11 @@ class LearnedCharges(ChargeModel):
 
     @torch.no_grad()
     def fit_feature_statistics(self, batches) -> None:
-        """Per-element feature mean and std from batches (a floor of 1e-2 on the std)."""
-        n, f = len(self.elements), self.descriptor.n_features
-        s1 = torch.zeros(n, f, dtype=torch.float64)
-        s2 = torch.zeros(n, f, dtype=torch.float64)
-        count = torch.zeros(n, dtype=torch.float64)
-        for batch in batches:
-            g = self.descriptor(batch).to(torch.float64)
-            s = self.descriptor.species(batch[K.ATOMIC_NUMBERS])
-            s1.index_add_(0, s, g)
-            s2.index_add_(0, s, g * g)
-            count.index_add_(0, s, torch.ones_like(s, dtype=torch.float64))
-        c = count.clamp_min(1)[:, None]
-        mean = s1 / c
-        std = (s2 / c - mean**2).clamp_min(0).sqrt().clamp_min(1e-2)
+        """Per-element feature mean and std from batches (see
+        :func:`~pesforge.descriptors.statistics.feature_statistics`)."""
+        from pesforge.descriptors.statistics import feature_statistics
+
+        mean, std = feature_statistics(self.descriptor, batches, len(self.elements))
         self.feature_mean.copy_(mean)
         self.feature_std.copy_(std)
 
