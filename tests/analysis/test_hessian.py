@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from ase import Atoms
 from ase.build import molecule
 from ase.calculators.emt import EMT
@@ -14,10 +13,7 @@ from _analysis_pairs import HarmonicPair
 from pesforge import testing as T
 from pesforge.analysis.hessian import (finite_difference_hessian, model_hessian, normal_modes,
                                        rigid_body_modes)
-from pesforge.data.batch import collate
 from pesforge.data.frame import Frame
-from pesforge.descriptors.symmetry_functions import SymmetryFunctionParameters
-from pesforge.models import BPNN
 from pesforge.oracles import ASEOracle
 
 ELEMENTS = (1, 6, 8)
@@ -25,14 +21,7 @@ ELEMENTS = (1, 6, 8)
 
 @pytest.fixture(scope="module")
 def bpnn():
-    torch.manual_seed(0)
-    parameters = SymmetryFunctionParameters.default(4.0, n_radial=5, n_angular_shells=2)
-    model = BPNN(ELEMENTS, parameters, hidden=(8,)).double()
-    batch = collate([Frame.from_atoms(a) for a in T.fixtures.default_systems(ELEMENTS)],
-                    model.cutoff)
-    model.fit_statistics([batch], reference_energies=np.array([-13.6, -1030.0, -2040.0]),
-                         energy_scale=0.1)
-    return model.eval()
+    return T.fixtures.small_bpnn(ELEMENTS, cutoff=4.0, n_radial=5, n_angular_shells=2, seed=0)
 
 
 @pytest.mark.parametrize("periodic", [False, True], ids=["molecule", "periodic"])

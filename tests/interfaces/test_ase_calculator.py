@@ -13,23 +13,15 @@ from pesforge import testing as T
 from pesforge.data import keys as K
 from pesforge.data.batch import collate
 from pesforge.data.frame import Frame
-from pesforge.descriptors.symmetry_functions import SymmetryFunctionParameters
 from pesforge.interfaces.ase_calculator import Calculator
-from pesforge.models import BPNN, compute, save_model
+from pesforge.models import compute, save_model
 
 ELEMENTS = (1, 6, 8)
 
 
 @pytest.fixture(scope="module")
 def model():
-    torch.manual_seed(3)
-    parameters = SymmetryFunctionParameters.default(4.5, n_radial=6, n_angular_shells=2)
-    model = BPNN(ELEMENTS, parameters, hidden=(8,)).double()
-    batch = collate([Frame.from_atoms(a) for a in T.fixtures.default_systems(ELEMENTS)],
-                    model.cutoff)
-    model.fit_statistics([batch], reference_energies=np.array([-13.6, -1030.0, -2040.0]),
-                         energy_scale=0.1)
-    return model.eval()
+    return T.fixtures.small_bpnn(ELEMENTS, cutoff=4.5, n_radial=6, n_angular_shells=2, seed=3)
 
 
 def native(model, atoms, stress):

@@ -96,3 +96,26 @@ def write_ethanol_npz(path, start: int, stop: int, split: str = "train") -> str:
     np.savez(path, nuclear_charges=data["nuclear_charges"], coords=data["coords"][start:stop],
              energies=data["energies"][start:stop], forces=data["forces"][start:stop])
     return str(path)
+
+
+def small_bpnn(elements: Sequence[int] = (1, 6, 8), *, cutoff: float = 4.0, n_radial: int = 5,
+               n_angular_shells: int = 2, hidden: Sequence[int] = (8,), seed: int = 0):
+    """A small float64 BPNN with random weights (``torch.manual_seed(seed)``) and its
+    statistics fitted on :func:`default_systems`, in eval mode: a cheap, non-trivial
+    potential for physics checks."""
+    import torch
+
+    from pesforge.data.batch import collate
+    from pesforge.data.frame import Frame
+    from pesforge.descriptors.symmetry_functions import SymmetryFunctionParameters
+    from pesforge.models.bpnn import BPNN
+
+    torch.manual_seed(seed)
+    parameters = SymmetryFunctionParameters.default(cutoff, n_radial=n_radial,
+                                                    n_angular_shells=n_angular_shells)
+    model = BPNN(tuple(elements), parameters, hidden=tuple(hidden)).double()
+    batch = collate([Frame.from_atoms(a) for a in default_systems(elements)], model.cutoff)
+    reference = {1: -13.6, 6: -1030.0, 8: -2040.0}
+    model.fit_statistics([batch], reference_energies=np.array(
+        [reference.get(int(z), 0.0) for z in sorted(elements)]), energy_scale=0.1)
+    return model.eval()
