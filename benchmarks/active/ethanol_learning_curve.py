@@ -40,6 +40,14 @@ def parse() -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=400, help="MD steps per trajectory")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", default="al-ethanol")
+    p.add_argument("--part", choices=["both", "active", "random"], default="both",
+                   help="run the two curves in separate processes (they share --output)")
+    p.add_argument("--random-sizes", type=int, nargs="*", default=None,
+                   help="random-subset sizes (default: the active curve's label counts); "
+                   "sizes beyond the active budget show how many random labels match it")
+    p.add_argument("--random-epochs", type=int, default=500,
+                   help="epochs for each cold-started random-subset committee")
+    p.add_argument("--temperatures", type=float, nargs="+", default=[300.0, 500.0, 800.0])
     return p.parse_args()
 
 
@@ -80,7 +88,7 @@ def main() -> None:
         "initial": str(out / "start.xyz"), "oracle": oracle, "output": str(out / "active"),
         "n_initial": args.n_initial, "rattle": 0.03, "test_file": str(out / "test.xyz"),
         "seed": args.seed, "committee": committee_settings(args),
-        "explore": {"temperatures": [300.0, 600.0, 1000.0], "n_steps": args.steps,
+        "explore": {"temperatures": args.temperatures, "n_steps": args.steps,
                     "timestep": 0.5, "sample_every": 10, "uncertainty_ceiling": 2.0,
                     "n_starts": 2},
         "select": {"threshold": 0.02, "batch_size": args.batch_size},
@@ -88,30 +96,37 @@ def main() -> None:
                      "n_workers": args.workers},
         "stop": {"max_oracle_calls": args.max_calls, "max_iterations": 100,
                  "target_uncertainty": 0.0}})
-    tick = time.perf_counter()
-    result = run_active_learning(config, resume=(out / "active" / "store.db").exists())
-    al_seconds = time.perf_counter() - tick
-    curve = [(r["oracle_calls"]["done"] + r["oracle_calls"]["failed"], r["n_labelled"],
-              r["test"]["forces_mae"]) for r in result.reports if "test" in r]
-
-    rows = []
-    committee = CommitteeConfig.model_validate(committee_settings(args))
-    for calls, n, al_mae in curve:
-        pick = np.random.default_rng([args.seed, n]).choice(len(train), n, replace=False)
-        frames = [train[i] for i in sorted(pick)]
-        if args.oracle == "tblite":
-            frames = relabel(frames, TBLiteOracle())
-        folder = out / f"random_{n:04d}"
-        ensemble = train_committee(frames, committee, folder, seed=args.seed, first=True)
-        rand_mae = errors(ensemble, test)["forces_mae"]
-        rows.append({"oracle_calls": calls, "labels": n, "active_forces_mae": al_mae,
-                     "random_forces_mae": rand_mae})
-        print(f"{calls:5d} calls {n:5d} labels  active {al_mae * 1e3:8.1f} meV/Å   "
-              f"random {rand_mae * 1e3:8.1f} meV/Å", flush=True)
-    summary = {"oracle": args.oracle, "stop_reason": result.stop_reason,
-               "active_seconds": al_seconds, "counts": result.counts, "curve": rows}
-    (out / "learning_curve.json").write_text(json.dumps(summary, indent=2))
-    print(json.dumps({k: v for k, v in summary.items() if k != "curve"}))
+    summary = {"oracle": args.oracle}
+    if args.part in ("both", "active"):
+        tick = time.perf_counter()
+        result = run_active_learning(config, resume=(out / "active" / "store.db").exists())
+        summary.update(stop_reason=result.stop_reason, counts=result.counts,
+                       active_seconds=time.perf_counter() - tick)
+        summary["active"] = [{"oracle_calls": r["oracle_calls"]["done"]
+                              + r["oracle_calls"]["failed"], "labels": r["n_labelled"],
+                              "forces_mae": r["test"]["forces_mae"]}
+                             for r in result.reports if "test" in r]
+        for row in summary["active"]:
+            print(f"active {row['oracle_calls']:5d} calls {row['labels']:5d} labels "
+                  f"{row['forces_mae'] * 1e3:8.1f} meV/Å", flush=True)
+        (out / "active_curve.json").write_text(json.dumps(summary, indent=2))
+    if args.part in ("both", "random"):
+        sizes = args.random_sizes or [row["labels"] for row in summary["active"]]
+        committee = CommitteeConfig.model_validate(
+            {**committee_settings(args), "first_max_epochs": args.random_epochs})
+        summary["random"] = []
+        for n in sizes:
+            pick = np.random.default_rng([args.seed, n]).choice(len(train), n, replace=False)
+            frames = [train[i] for i in sorted(pick)]
+            if args.oracle == "tblite":
+                frames = relabel(frames, TBLiteOracle())
+            ensemble = train_committee(frames, committee, out / f"random_{n:04d}",
+                                       seed=args.seed, first=True)
+            mae = errors(ensemble, test)["forces_mae"]
+            summary["random"].append({"labels": n, "forces_mae": mae})
+            print(f"random {n:5d} labels {mae * 1e3:8.1f} meV/Å", flush=True)
+            (out / "random_curve.json").write_text(json.dumps(summary["random"], indent=2))
+    print(json.dumps({k: v for k, v in summary.items()}, indent=1))
 
 
 if __name__ == "__main__":

@@ -9,38 +9,13 @@ import torch
 
 pytest.importorskip("pyscf")
 
-from pyscf import gto  # noqa: E402
-
 from pesforge.xc import kernels  # noqa: E402
 from pesforge.xc.features import density_on_grid, spin_variables, to_torch  # noqa: E402
-from pesforge.xc.functional import (NeuralXC, NeuralXCConfig, load_functional,  # noqa: E402
-                                    save_functional)
+from pesforge.xc.functional import NeuralXC, load_functional, save_functional  # noqa: E402
 from pesforge.xc.pyscf_hook import make_ks  # noqa: E402
 
 
-def perturbed(std: float = 0.1, seed: int = 0) -> NeuralXC:
-    torch.manual_seed(seed)
-    model = NeuralXC(NeuralXCConfig(hidden=8))
-    with torch.no_grad():
-        for net in (model.exchange_net, model.correlation_net):
-            net[-1].weight.normal_(0.0, std)
-            net[-1].bias.normal_(0.0, std)
-    return model
-
-
-@pytest.fixture(scope="module")
-def water():
-    mol = gto.M(atom="O 0 0 0; H 0 0.757 0.587; H 0 -0.757 0.587", basis="sto-3g", verbose=0)
-    return make_ks(mol, grid_level=1).run(conv_tol=1e-10)
-
-
-@pytest.fixture(scope="module")
-def hydroxyl():
-    mol = gto.M(atom="O 0 0 0; H 0 0 0.97", basis="sto-3g", spin=1, verbose=0)
-    return make_ks(mol, grid_level=1).run(conv_tol=1e-10)
-
-
-def test_zeroed_network_is_pbe_at_fixed_density(water, hydroxyl):
+def test_zeroed_network_is_pbe_at_fixed_density(water, hydroxyl, perturbed):
     for mf, nr in ((water, "nr_rks"), (hydroxyl, "nr_uks")):
         dm = mf.make_rdm1()
         e_ref = getattr(mf._numint, nr)(mf.mol, mf.grids, "PBE,PBE", dm)[1]
@@ -56,7 +31,7 @@ def test_zeroed_network_scf_equals_pbe(water):
 
 
 @pytest.mark.parametrize("system", ["water", "hydroxyl"])
-def test_scf_converges_with_learned_functional(system, request):
+def test_scf_converges_with_learned_functional(system, request, perturbed):
     base = request.getfixturevalue(system)
     ml = make_ks(base.mol, perturbed(0.2), grid_level=1).run(conv_tol=1e-9)
     assert ml.converged
@@ -64,7 +39,7 @@ def test_scf_converges_with_learned_functional(system, request):
     assert abs(ml.e_tot - base.e_tot) < 0.5
 
 
-def test_exact_spin_scaling_of_exchange(hydroxyl):
+def test_exact_spin_scaling_of_exchange(hydroxyl, perturbed):
     v = to_torch(spin_variables(density_on_grid(hydroxyl.mol, hydroxyl.grids,
                                                 hydroxyl.make_rdm1())))
     model = perturbed(0.5)
@@ -78,7 +53,7 @@ def test_exact_spin_scaling_of_exchange(hydroxyl):
     assert float(ex) == pytest.approx(0.5 * float(ex_a + ex_b), rel=1e-14, abs=1e-14)
 
 
-def test_uniform_gas_limit_and_lieb_oxford():
+def test_uniform_gas_limit_and_lieb_oxford(perturbed):
     model = perturbed(2.0)
     n = torch.logspace(-6, 2, 50, dtype=torch.float64)
     zero = torch.zeros_like(n)
@@ -94,7 +69,7 @@ def test_uniform_gas_limit_and_lieb_oxford():
             assert torch.all(f <= kernels.LIEB_OXFORD) and torch.all(f >= 1.0)
 
 
-def test_exchange_coordinate_scaling(water):
+def test_exchange_coordinate_scaling(water, perturbed):
     v = to_torch(spin_variables(density_on_grid(water.mol, water.grids, water.make_rdm1())))
     w = torch.as_tensor(water.grids.weights)
     model = perturbed(0.5)
@@ -108,7 +83,7 @@ def test_exchange_coordinate_scaling(water):
 
 
 @pytest.mark.parametrize("system,nr", [("water", "nr_rks"), ("hydroxyl", "nr_uks")])
-def test_potential_is_functional_derivative(system, nr, request):
+def test_potential_is_functional_derivative(system, nr, request, perturbed):
     """d E_xc[D + eps dD]/d eps = tr(V_xc dD) by central differences."""
     mf = request.getfixturevalue(system)
     ni = make_ks(mf.mol, perturbed(0.3))._numint
@@ -125,7 +100,7 @@ def test_potential_is_functional_derivative(system, nr, request):
     assert numerical == pytest.approx(analytic, rel=1e-6, abs=1e-9)
 
 
-def test_save_load_round_trip(tmp_path):
+def test_save_load_round_trip(tmp_path, perturbed):
     model = perturbed(0.3)
     path = save_functional(model, tmp_path / "xc.safetensors", extra={"note": "test"})
     back = load_functional(path)

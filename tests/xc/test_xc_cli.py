@@ -22,3 +22,12 @@ def test_xc_energy_missing_functional_file(tmp_path):
                                       str(tmp_path / "none.safetensors")])
     assert result.exit_code == 1
     assert "none.safetensors" in result.output
+
+
+def test_xc_train_rejects_bad_rung_and_missing_checkpoint(tmp_path):
+    result = CliRunner().invoke(app, ["xc-train", "--rung", "XGGA", "--output", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "rung" in result.output
+    result = CliRunner().invoke(app, ["xc-train", "--resume", "--output", str(tmp_path / "no")])
+    assert result.exit_code == 1
+    assert "cannot resume" in result.output

@@ -17,23 +17,35 @@ def register(app: typer.Typer) -> None:
     @friendly
     def xc_train_command(
         reactions: str = typer.Option("AE(H2),AE(LiH),IP(Li)", "--reactions",
-                                      help="Comma-separated AE(X) / IP(X) targets."),
+                                      help="Comma-separated AE(X) / IP(X) / EA(X) targets."),
         steps: int = typer.Option(100, "--steps", min=0),
         sie_weight: float = typer.Option(1.0, "--sie-weight", help="H/H2+ SIE penalty weight."),
+        frac_charge_weight: float = typer.Option(
+            0.0, "--frac-charge-weight", help="Fractional-charge (H) penalty weight."),
+        frac_spin_weight: float = typer.Option(
+            0.0, "--frac-spin-weight", help="Fractional-spin (H) penalty weight."),
+        rung: str = typer.Option("GGA", "--rung", help="GGA or MGGA (tau via alpha)."),
         scf_every: int = typer.Option(0, "--scf-every",
                                       help="Re-converge densities every k steps (0: never)."),
         output: Path = typer.Option(Path("xc_run"), "--output", help="Run folder."),
+        resume: bool = typer.Option(False, "--resume",
+                                    help="Continue from the run folder's checkpoint."),
     ) -> None:
         """Train a constrained neural XC correction to PBE; writes xc.safetensors."""
         from pesforge.xc.references import load_references
         from pesforge.xc.training import XCTrainConfig, train_xc
 
         cfg = XCTrainConfig(reactions=[r.strip() for r in reactions.split(",") if r.strip()],
-                            steps=steps, sie_weight=sie_weight, scf_every=scf_every)
-        result = train_xc(cfg, load_references(), output=output)
+                            steps=steps, sie_weight=sie_weight, scf_every=scf_every,
+                            frac_charge_weight=frac_charge_weight,
+                            frac_spin_weight=frac_spin_weight, model={"rung": rung.upper()})
+        result = train_xc(cfg, load_references(), output=output, resume=resume)
         last = result.history[-1] if result.history else {}
-        typer.echo(f"fit RMSE {last.get('fit_rmse_kcal', float('nan')):.3f} kcal/mol, "
-                   f"SIE RMS {last.get('sie_rms_kcal', float('nan')):.3f} kcal/mol")
+        nan = float("nan")
+        typer.echo(f"fit RMSE {last.get('fit_rmse_kcal', nan):.3f} kcal/mol, "
+                   f"SIE RMS {last.get('sie_rms_kcal', nan):.3f}, fractional charge "
+                   f"{last.get('frac_charge_rms_kcal', nan):.3f}, fractional spin "
+                   f"{last.get('frac_spin_rms_kcal', nan):.3f} kcal/mol")
         typer.echo(f"functional: {output / 'xc.safetensors'}")
 
     @app.command("xc-energy")

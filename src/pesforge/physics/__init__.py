@@ -13,10 +13,11 @@ _EXPORTS = {
     "Coulomb": "coulomb", "charges_and_dipoles": "coulomb",
     "FixedCharges": "charges", "LearnedCharges": "charges",
     "D3": "dispersion", "subtract_d3": "dispersion",
+    "CoreRepulsion": "core", "pair_radii_from_frames": "zbl",
     "build_term": "terms", "subtract_terms": "terms",
 }
 #: Modules whose potentials are registered for model files.
-TERM_MODULES = ("zbl", "coulomb", "dispersion")
+TERM_MODULES = ("zbl", "core", "coulomb", "dispersion")
 
 __all__ = list(_EXPORTS)
 

@@ -57,11 +57,17 @@ def build_terms(entries: Sequence[dict[str, Any]], elements: Sequence[int] = ())
 
 
 def learned_and_fixed(potential) -> tuple[Any, list]:
-    """(the one term that has ``fit_statistics``, the parameter-free other terms) of a sum.
+    """(the one term that has ``fit_statistics``, the parameter-free other terms) of a sum
+    (nested composites such as :class:`~pesforge.physics.CoreRepulsion` are flattened; its
+    blend is the identity on training data).
 
     A potential that is not a sum is returned as the learned part with no fixed terms.
     """
-    terms = list(getattr(potential, "terms", [potential]))
+    def flatten(p):
+        parts = getattr(p, "terms", None)
+        return [p] if parts is None else [q for part in parts for q in flatten(part)]
+
+    terms = flatten(potential)
     learned = [t for t in terms if hasattr(t, "fit_statistics")]
     if len(learned) != 1:
         raise TypeError(f"expected exactly one term with fit_statistics, found {len(learned)} "

@@ -2,7 +2,8 @@
 wall, as pure pair kernels and as :class:`~pesforge.models.Potential` terms.
 
 Both terms are multiplied by a smooth switch that is 1 below ``r_on`` and 0 above ``r_off``
-(by default per element pair, ``r_off`` = the sum of the covalent radii and
+(by default per element pair, ``r_off`` = the sum of the covalent radii, or a given per-pair
+radius such as the shortest distance in the training data, see :func:`pair_radii_from_frames`;
 ``r_on = r_off / 2``), so they act where two atoms are much closer than a chemical bond and
 vanish well inside the cutoff of a learned model, which learns the remainder. A switched
 repulsion w(r) E(r) with w' <= 0, E > 0, E' < 0 is monotonically decreasing in r everywhere.
@@ -61,16 +62,50 @@ def inverse_power_pair_energy(r: torch.Tensor, sigma: torch.Tensor, strength: fl
     return strength * (sigma / r).pow(power)
 
 
+def pair_key(z_i: int, z_j: int) -> str:
+    """The JSON key of an element pair in ``pair_radii``: ``"1-8"`` (sorted atomic numbers)."""
+    a, b = sorted((int(z_i), int(z_j)))
+    return f"{a}-{b}"
+
+
+def pair_radii_from_frames(frames, scale: float = 0.95) -> dict[str, float]:
+    """``scale`` x the shortest distance (Å) seen between each element pair in ``frames``
+    (periodic images included), keyed by :func:`pair_key`: below it a model has no data.
+    Pairs that never come within 3 Å are left out (they keep the covalent default)."""
+    from pesforge.neighbors import neighbor_list
+
+    shortest: dict[int, float] = {}
+    for frame in frames:
+        (i, j), shifts = neighbor_list(frame.positions, frame.cell, frame.pbc, 3.0)
+        if len(i) == 0:
+            continue
+        cell = np.zeros((3, 3)) if frame.cell is None else np.asarray(frame.cell)
+        r = np.linalg.norm(frame.positions[j] - frame.positions[i] + shifts @ cell, axis=1)
+        z = np.asarray(frame.numbers)
+        code = np.minimum(z[i], z[j]) * 1000 + np.maximum(z[i], z[j])
+        for c in np.unique(code):
+            shortest[int(c)] = min(shortest.get(int(c), np.inf), float(r[code == c].min()))
+    shortest = {pair_key(c // 1000, c % 1000): d for c, d in shortest.items()}
+    return {k: scale * v for k, v in sorted(shortest.items())}
+
+
 def pair_switch_radii(z_i: torch.Tensor, z_j: torch.Tensor, r_outer: float | None,
                       covalent_scale: float, inner_fraction: float,
-                      dtype=torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
-    """(r_on, r_off) per pair (Å): r_off = ``r_outer`` if given, else ``covalent_scale`` x
-    (R_cov(Z_i) + R_cov(Z_j)); r_on = ``inner_fraction`` x r_off."""
+                      dtype=torch.float64,
+                      pair_radii: dict[str, float] | None = None
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(r_on, r_off) per pair (Å): r_off = ``pair_radii[pair_key(Z_i, Z_j)]`` where given, else
+    ``r_outer`` if given, else ``covalent_scale`` x (R_cov(Z_i) + R_cov(Z_j));
+    r_on = ``inner_fraction`` x r_off."""
     if r_outer is not None:
         r_off = torch.full(z_i.shape, float(r_outer), dtype=dtype, device=z_i.device)
     else:
         radii = covalent_radii(dtype, z_i.device)
         r_off = covalent_scale * (radii[z_i] + radii[z_j])
+    for key, radius in (pair_radii or {}).items():
+        a, b = (int(z) for z in key.split("-"))
+        match = ((z_i == a) & (z_j == b)) | ((z_i == b) & (z_j == a))
+        r_off = torch.where(match, torch.as_tensor(float(radius), dtype=dtype), r_off)
     return inner_fraction * r_off, r_off
 
 
@@ -80,7 +115,8 @@ class _PairRepulsion(Potential):
     reads = (K.POSITIONS, K.ATOMIC_NUMBERS, K.CELL, K.SYSTEM, K.EDGE_INDEX, K.EDGE_SHIFTS)
 
     def __init__(self, r_outer: float | None = None, inner_fraction: float = 0.5,
-                 covalent_scale: float = 1.0, elements: Sequence[int] | None = None):
+                 covalent_scale: float = 1.0, elements: Sequence[int] | None = None,
+                 pair_radii: dict[str, float] | None = None):
         super().__init__()
         if not 0.0 <= inner_fraction < 1.0:
             raise ValueError(f"inner_fraction must be in [0, 1), got {inner_fraction}")
@@ -90,16 +126,28 @@ class _PairRepulsion(Potential):
         self.inner_fraction = float(inner_fraction)
         self.covalent_scale = float(covalent_scale)
         self.elements = None if elements is None else sorted(int(z) for z in elements)
+        self.pair_radii = None if pair_radii is None else {
+            pair_key(*(int(z) for z in k.split("-"))): float(v) for k, v in pair_radii.items()}
+        if any(v <= 0 for v in (self.pair_radii or {}).values()):
+            raise ValueError(f"pair_radii must be positive, got {self.pair_radii}")
         if self.r_outer is not None:
             self.cutoff = self.r_outer
         else:
             radii = covalent_radii()
             known = radii[1:95] if self.elements is None else radii[self.elements]
             self.cutoff = float(2.0 * self.covalent_scale * known.max())
+        self.cutoff = max([self.cutoff, *(self.pair_radii or {}).values()])
 
     def config(self):
         return {"r_outer": self.r_outer, "inner_fraction": self.inner_fraction,
-                "covalent_scale": self.covalent_scale, "elements": self.elements}
+                "covalent_scale": self.covalent_scale, "elements": self.elements,
+                "pair_radii": self.pair_radii}
+
+    def switch_radii(self, z_i: torch.Tensor, z_j: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(r_on, r_off) in Å for the pairs (z_i, z_j), float64."""
+        return pair_switch_radii(z_i, z_j, self.r_outer, self.covalent_scale,
+                                 self.inner_fraction, pair_radii=self.pair_radii)
 
     def pair_energy(self, r: torch.Tensor, z_i: torch.Tensor, z_j: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -117,8 +165,7 @@ class _PairRepulsion(Potential):
         vectors = edge_vectors(batch).to(torch.float64)
         r = vectors.norm(dim=1)
         z_i, z_j = numbers[i], numbers[j]
-        r_on, r_off = pair_switch_radii(z_i, z_j, self.r_outer, self.covalent_scale,
-                                        self.inner_fraction)
+        r_on, r_off = self.switch_radii(z_i, z_j)
         inside = r < r_off
         # Only pairs inside the switch contribute; others are dropped (no 0 * inf).
         idx = inside.nonzero().squeeze(1)
@@ -136,6 +183,8 @@ class ZBL(_PairRepulsion):
     Args:
         r_outer: r_off in Å for every pair; default per pair ``covalent_scale`` x (sum of
             covalent radii).
+        pair_radii: r_off in Å per element pair, ``{"1-1": 1.38, ...}``, overriding the
+            default for the pairs it names (e.g. :func:`pair_radii_from_frames`).
         inner_fraction: r_on / r_off.
         covalent_scale: scale of the covalent-radius sum when ``r_outer`` is None.
         elements: optional atomic numbers the term may see (tightens its cutoff).
@@ -154,8 +203,9 @@ class InversePowerRepulsion(_PairRepulsion):
 
     def __init__(self, strength: float = 1.0, power: int = 12, sigma_scale: float = 0.5,
                  r_outer: float | None = None, inner_fraction: float = 0.5,
-                 covalent_scale: float = 1.0, elements: Sequence[int] | None = None):
-        super().__init__(r_outer, inner_fraction, covalent_scale, elements)
+                 covalent_scale: float = 1.0, elements: Sequence[int] | None = None,
+                 pair_radii: dict[str, float] | None = None):
+        super().__init__(r_outer, inner_fraction, covalent_scale, elements, pair_radii)
         self.strength, self.power, self.sigma_scale = float(strength), int(power), \
             float(sigma_scale)
 
