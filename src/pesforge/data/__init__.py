@@ -31,7 +31,7 @@ from pesforge.data.validate import (
     validate_frame,
     validate_frames,
 )
-from pesforge.data.writers import write_extxyz
+from pesforge.data.writers import write_extxyz, write_npz
 
 # batch.py needs torch and the neighbour list, which itself imports pesforge.data.keys: loading
 # it lazily keeps `import pesforge.data` light and free of an import cycle.
@@ -39,7 +39,7 @@ _LAZY = {name: "pesforge.data.batch" for name in ("Batch", "collate", "frame_gra
                                                    "from_atoms")}
 
 __all__ = [
-    "keys", "Frame", "LevelOfTheory", "read", "write_extxyz", "SUPPORTED_FORMATS",
+    "keys", "Frame", "LevelOfTheory", "read", "write_extxyz", "write_npz", "SUPPORTED_FORMATS",
     "RMD17_LEVEL_OF_THEORY", "RMD17_MOLECULES", "rmd17", "bundled_path",
     "DataError", "LevelOfTheoryError", "validate_frame", "validate_frames",
     "check_level_of_theory", "combine", "split_indices", "train_validation_split",

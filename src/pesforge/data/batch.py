@@ -59,8 +59,20 @@ def collate(frames: Sequence[Frame], cutoff: float, *, dtype: torch.dtype = torc
 
 
 def labels(frames: Sequence[Frame]) -> Batch:
-    """``REF_*`` labels (float64) and ``has_*`` masks of frames; missing labels are zeros."""
+    """``REF_*`` labels (float64) and ``has_*`` masks of frames; missing labels are zeros.
+
+    Also each system's net charge :data:`~pesforge.data.keys.TOTAL_CHARGE` (S,) e, 0 where a
+    frame gives none, which charge models conserve exactly.
+    """
     return {
+        K.TOTAL_CHARGE: torch.tensor([f.total_charge or 0.0 for f in frames],
+                                     dtype=torch.float64),
+        K.HAS_CHARGES: torch.tensor([f.charges is not None for f in frames]),
+        K.HAS_DIPOLE: torch.tensor([f.dipole is not None for f in frames]),
+        K.REF_CHARGES: torch.from_numpy(np.concatenate(
+            [f.charges if f.charges is not None else np.zeros(len(f)) for f in frames])),
+        K.REF_DIPOLE: torch.from_numpy(np.stack(
+            [f.dipole if f.dipole is not None else np.zeros(3) for f in frames])),
         K.HAS_ENERGY: torch.tensor([f.energy is not None for f in frames]),
         K.HAS_FORCES: torch.tensor([f.forces is not None for f in frames]),
         K.HAS_STRESS: torch.tensor([f.stress is not None for f in frames]),

@@ -146,6 +146,9 @@ class Frame:
         energy: total energy in eV, or None.
         forces: (N, 3) float64 forces in eV/Å, or None.
         stress: (3, 3) float64 stress in eV/Å³ (ASE sign), or None.
+        charges: (N,) float64 reference partial charges in e, or None.
+        dipole: (3,) float64 reference dipole sum_i q_i r_i in e·Å (molecules), or None.
+        total_charge: net charge in e, or None (treated as neutral in batches).
         level_of_theory: the method the labels come from, or None when unknown.
         source: where the frame came from, ``"path:index"``, for error messages.
         info: free-form metadata (configuration type, provenance ...).
@@ -161,6 +164,9 @@ class Frame:
     level_of_theory: LevelOfTheory | None = None
     source: str = "<memory>"
     info: dict[str, Any] = field(default_factory=dict)
+    charges: np.ndarray | None = None
+    dipole: np.ndarray | None = None
+    total_charge: float | None = None
 
     def __post_init__(self) -> None:
         self.numbers = np.asarray(self.numbers, dtype=np.int64).reshape(-1)
@@ -173,6 +179,12 @@ class Frame:
             self.stress = voigt_to_matrix(np.asarray(self.stress, dtype=np.float64))
         if self.energy is not None:
             self.energy = float(self.energy)
+        if self.charges is not None:
+            self.charges = np.asarray(self.charges, dtype=np.float64)
+        if self.dipole is not None:
+            self.dipole = np.asarray(self.dipole, dtype=np.float64)
+        if self.total_charge is not None:
+            self.total_charge = float(self.total_charge)
         self.level_of_theory = LevelOfTheory.parse(self.level_of_theory)
 
     def __len__(self) -> int:
@@ -180,15 +192,19 @@ class Frame:
 
     @classmethod
     def from_atoms(cls, atoms, *, energy=None, forces=None, stress=None, level_of_theory=None,
-                   source: str = "<memory>") -> "Frame":
-        """Build a frame from an :class:`ase.Atoms` and explicit labels (already in eV, Å)."""
+                   source: str = "<memory>", charges=None, dipole=None,
+                   total_charge=None) -> "Frame":
+        """Build a frame from an :class:`ase.Atoms` and explicit labels (already in eV, Å,
+        e and e·Å)."""
         return cls(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell.array,
                    pbc=atoms.pbc, energy=energy, forces=forces, stress=stress,
-                   level_of_theory=level_of_theory, source=source, info=dict(atoms.info))
+                   level_of_theory=level_of_theory, source=source, info=dict(atoms.info),
+                   charges=charges, dipole=dipole, total_charge=total_charge)
 
     def to_atoms(self):
         """An :class:`ase.Atoms` with this frame's structure (labels go to ``info``/``arrays``
-        under ``REF_energy``, ``REF_forces`` and ``REF_stress``)."""
+        under ``REF_energy``, ``REF_forces``, ``REF_stress``, ``REF_charges`` and
+        ``REF_dipole``; the net charge to ``info["total_charge"]``)."""
         from ase import Atoms
 
         atoms = Atoms(numbers=self.numbers, positions=self.positions, cell=self.cell, pbc=self.pbc)
@@ -199,6 +215,12 @@ class Frame:
             atoms.info["REF_stress"] = self.stress.copy()
         if self.forces is not None:
             atoms.arrays["REF_forces"] = self.forces.copy()
+        if self.charges is not None:
+            atoms.arrays["REF_charges"] = self.charges.copy()
+        if self.dipole is not None:
+            atoms.info["REF_dipole"] = self.dipole.copy()
+        if self.total_charge is not None:
+            atoms.info["total_charge"] = self.total_charge
         if self.level_of_theory is not None:
             atoms.info["level_of_theory"] = str(self.level_of_theory)
         return atoms

@@ -2,7 +2,8 @@
 
 One entry point, :func:`read`, dispatching on the extension (or ``format``): extended XYZ and
 ASE databases through ASE, and the revised-MD17 NPZ layout. Units are converted here and only
-here: after :func:`read` everything is eV, Å and eV/Å³ (ASE stress sign, cell vectors as rows).
+here: after :func:`read` everything is eV, Å and eV/Å³ (ASE stress sign, cell vectors as rows),
+charges e and dipoles e·Å (ASE's unit for ``dipole``, so no conversion).
 """
 
 from __future__ import annotations
@@ -34,16 +35,35 @@ Index = int | str | slice | Sequence[int]
 
 @dataclass(frozen=True)
 class LabelKeys:
-    """Names under which a file stores its labels (ASE ``info``/``arrays``/results keys)."""
+    """Names under which a file stores its labels (ASE ``info``/``arrays``/results keys).
+
+    Under the default names, per-atom charges are also looked for as ``initial_charges`` (ASE's
+    ``Atoms.set_initial_charges``) and the total charge as ``charge``: see :data:`FALLBACKS`.
+    """
 
     energy: str = "energy"
     forces: str = "forces"
     stress: str = "stress"
     virial: str = "virial"
+    charges: str = "charges"
+    dipole: str = "dipole"
+    total_charge: str = "total_charge"
+
+    def names(self, label: str) -> tuple[str, ...]:
+        """The keys tried for ``label`` ("charges", ...), in order."""
+        key = getattr(self, label)
+        return (key, *FALLBACKS.get(label, ())) if key == getattr(LabelKeys, label) else (key,)
+
+
+#: Further keys tried, in order, when a label's key is left at its default.
+FALLBACKS: dict[str, tuple[str, ...]] = {"charges": ("initial_charges",),
+                                         "total_charge": ("charge",)}
 
 
 def read(path: str | os.PathLike, *, index: Index = ":", energy_key: str = "energy",
          forces_key: str = "forces", stress_key: str = "stress", virial_key: str = "virial",
+         charges_key: str = "charges", dipole_key: str = "dipole",
+         total_charge_key: str = "total_charge",
          level_of_theory: LevelOfTheory | str | dict | None = None, format: str | None = None,
          validate: bool = True, allow_mixed: bool = False) -> list[Frame]:
     """Read labelled frames from an extxyz, ASE database or rMD17 NPZ file.
@@ -57,6 +77,11 @@ def read(path: str | os.PathLike, *, index: Index = ":", energy_key: str = "ener
             Energy is eV, forces eV/Å, stress eV/Å³ (3x3, 9 or Voigt 6 xx yy zz yz xz xy);
             a virial (eV; 3x3, 9 or 6) is used when there is no stress: stress = -virial / V.
             Ignored for NPZ, whose layout fixes its names and units.
+        charges_key, dipole_key, total_charge_key: names of the optional reference partial
+            charges (per atom, e; default also ``initial_charges``), reference dipole
+            (3-vector, e·Å, per system, taken about the coordinate origin) and net charge
+            (e; default also ``charge``; absent means neutral). For NPZ these name optional
+            arrays of shape (F, N), (F, 3) and (F,) (or a scalar for every frame).
         level_of_theory: the labels' level of theory for every frame; when None it comes from
             a ``level_of_theory`` info / key-value entry (``"PBE/def2-SVP (ORCA)"`` is parsed
             into method, basis and code; other text is kept as free text), or for rMD17 NPZ
@@ -78,7 +103,8 @@ def read(path: str | os.PathLike, *, index: Index = ":", energy_key: str = "ener
     kind = _format_of(name, format)
     if not Path(name).is_file():
         raise FileNotFoundError(f"{name}: no such file")
-    keys = LabelKeys(energy_key, forces_key, stress_key, virial_key)
+    keys = LabelKeys(energy_key, forces_key, stress_key, virial_key, charges_key, dipole_key,
+                     total_charge_key)
     level = LevelOfTheory.parse(level_of_theory)
     frames = _READERS[kind](name, keys, level, index)
     if validate:
@@ -188,13 +214,23 @@ def _frame(path: str, k: int, atoms, keys: LabelKeys, level: LevelOfTheory | Non
         if volume < 1e-12:
             raise fail(keys.virial, "a virial needs a cell of non-zero volume to give a stress")
         stress = -_matrix(fail, keys.virial, virial) / volume
+    charges_name, charges = _lookup_first(keys.names("charges"), arrays)
+    charges = _as_array(fail, charges_name, charges)
+    dipole = _as_array(fail, keys.dipole, _lookup(keys.dipole, scalars))
+    total_name, total = _lookup_first(keys.names("total_charge"), scalars)
+    try:
+        total = None if total is None else float(np.asarray(total, dtype=np.float64))
+    except (TypeError, ValueError) as error:
+        raise fail(total_name, f"not a number ({total!r})") from error
     text = info.get("level_of_theory")
-    consumed = {keys.energy, keys.forces, keys.stress, keys.virial, "level_of_theory"}
+    consumed = {keys.energy, keys.forces, keys.stress, keys.virial, keys.dipole, total_name,
+                "level_of_theory"}
     return Frame(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell.array,
                  pbc=atoms.pbc, energy=energy, forces=forces, stress=stress,
                  level_of_theory=level if level is not None else parse_level_text(text),
                  source=f"{path}:{k}",
-                 info={key: v for key, v in info.items() if key not in consumed})
+                 info={key: v for key, v in info.items() if key not in consumed},
+                 charges=charges, dipole=dipole, total_charge=total)
 
 
 def _keys_of(atoms, info: Mapping) -> set[str]:
@@ -206,10 +242,9 @@ def _check_requested(path: str, keys: LabelKeys, frames: list[Frame],
                      available: set[str]) -> None:
     """A label name other than the default that no frame carries is a typo, not "unlabelled"."""
     default = LabelKeys()
-    found = {"energy": any(f.energy is not None for f in frames),
-             "forces": any(f.forces is not None for f in frames),
-             "stress": any(f.stress is not None for f in frames)}
-    for label in ("energy", "forces", "stress", "virial"):
+    found = {label: any(getattr(f, label) is not None for f in frames)
+             for label in ("energy", "forces", "stress", "charges", "dipole", "total_charge")}
+    for label in ("energy", "forces", "stress", "virial", "charges", "dipole", "total_charge"):
         key = getattr(keys, label)
         present = found["stress"] if label == "virial" else found[label]
         if key != getattr(default, label) and not present and key not in available:
@@ -222,6 +257,15 @@ def _lookup(key: str, mappings: Sequence[Mapping]) -> Any:
         if key in mapping and mapping[key] is not None:
             return mapping[key]
     return None
+
+
+def _lookup_first(names: Sequence[str], mappings: Sequence[Mapping]) -> tuple[str, Any]:
+    """(name, value) of the first of ``names`` present in ``mappings``; (names[0], None)."""
+    for name in names:
+        value = _lookup(name, mappings)
+        if value is not None:
+            return name, value
+    return names[0], None
 
 
 def _as_array(fail: Callable, field: str, value) -> np.ndarray | None:
@@ -297,7 +341,9 @@ def parse_level_text(text: str | None) -> LevelOfTheory | None:
 def _read_npz(path: str, keys: LabelKeys, level: LevelOfTheory | None,
               index: Index) -> list[Frame]:
     """The revised-MD17 layout: ``nuclear_charges`` (N,), ``coords`` (F, N, 3) Å,
-    ``energies`` (F,) kcal/mol, ``forces`` (F, N, 3) kcal/mol/Å; converted to eV and eV/Å."""
+    ``energies`` (F,) kcal/mol, ``forces`` (F, N, 3) kcal/mol/Å; converted to eV and eV/Å.
+    Optional arrays, named by ``keys``: charges (F, N) e, dipole (F, 3) e·Å, total charge (F,)
+    or () e."""
     try:
         with np.load(path, allow_pickle=False) as data:
             missing = [name for name in RMD17_ARRAYS if name not in data.files]
@@ -306,6 +352,7 @@ def _read_npz(path: str, keys: LabelKeys, level: LevelOfTheory | None,
                                 f"not an rMD17-layout NPZ: missing {missing}; expected arrays "
                                 f"{list(RMD17_ARRAYS)} (found {data.files})")
             numbers, coords, energies, forces = (data[name] for name in RMD17_ARRAYS)
+            extra = _npz_extra(path, data, keys, len(coords) if coords.ndim else 0)
     except DataError:
         raise
     except Exception as error:
@@ -320,8 +367,35 @@ def _read_npz(path: str, keys: LabelKeys, level: LevelOfTheory | None,
     level = level if level is not None else RMD17_LEVEL_OF_THEORY
     return [Frame(numbers=numbers, positions=coords[k], energy=energies[k] * KCAL_PER_MOL,
                   forces=forces[k] * KCAL_PER_MOL, level_of_theory=level,
-                  source=f"{path}:{k}")
+                  source=f"{path}:{k}",
+                  **{label: array[k] for label, array in extra.items()})
             for k in select(n_frames, index, path)]
+
+
+def _npz_extra(path: str, data, keys: LabelKeys, n_frames: int) -> dict[str, np.ndarray]:
+    """{label: float64 array with one entry per frame} of the optional charge arrays."""
+    out = {}
+    for label, ndim, shape in (("charges", 2, "(F, N)"), ("dipole", 2, "(F, 3)"),
+                               ("total_charge", 1, "(F,) or ()")):
+        name = next((n for n in keys.names(label) if n in data.files), None)
+        if name is None:
+            if getattr(keys, label) != getattr(LabelKeys, label):
+                raise DataError(path, None, getattr(keys, label),
+                                f"no such array; arrays in the file: {data.files}")
+            continue
+        try:
+            array = np.asarray(data[name], dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise DataError(path, None, name, f"not numeric ({error})") from error
+        if label == "total_charge" and array.ndim == 0:  # one net charge for every frame
+            array = np.full(n_frames, float(array))
+        if array.ndim != ndim:
+            raise DataError(path, None, name, f"shape {array.shape}, expected {shape}")
+        if len(array) != n_frames:
+            raise DataError(path, None, name,
+                            f"{len(array)} entries but coords has {n_frames} frames")
+        out[label] = array
+    return out
 
 
 _READERS: dict[str, Callable[[str, LabelKeys, LevelOfTheory | None, Index], list[Frame]]] = {

@@ -18,6 +18,9 @@ from pesforge.data.frame import Frame, LevelOfTheory
 MIN_DISTANCE = 0.1
 #: Largest atomic number accepted.
 MAX_ATOMIC_NUMBER = 118
+#: Reference charges whose sum differs from the frame's total charge (0 when absent) by more
+#: than this (e) draw a warning: a charge model that conserves the total cannot fit them.
+CHARGE_SUM_TOLERANCE = 0.1
 #: Non-periodic frames up to this many atoms are checked with a dense distance matrix.
 _DENSE_LIMIT = 512
 
@@ -58,8 +61,8 @@ def validate_frame(frame: Frame, file, index: int | None) -> None:
 
     Checks: atomic numbers in 1..118; positions (N, 3) and finite; a finite cell that is
     non-zero and non-degenerate along every periodic direction; finite energy; forces (N, 3)
-    and finite; stress (3, 3) and finite; no two atoms (periodic images included) closer than
-    :data:`MIN_DISTANCE` Å.
+    and finite; stress (3, 3) and finite; reference charges (N,), dipole (3,) and total
+    charge finite; no two atoms (periodic images included) closer than :data:`MIN_DISTANCE` Å.
     """
 
     def fail(field: str, message: str) -> None:
@@ -81,6 +84,12 @@ def validate_frame(frame: Frame, file, index: int | None) -> None:
         _check_array(fail, "forces", frame.forces, (n, 3), True)
     if frame.stress is not None:
         _check_array(fail, "stress", frame.stress, (3, 3), False)
+    if frame.charges is not None:
+        _check_array(fail, "charges", frame.charges, (n,), True)
+    if frame.dipole is not None:
+        _check_array(fail, "dipole", frame.dipole, (3,), False)
+    if frame.total_charge is not None and not np.isfinite(frame.total_charge):
+        fail("total_charge", f"not finite ({frame.total_charge})")
     close = _closest_contact(frame)
     if close is not None:
         i, j, d, periodic = close
@@ -158,7 +167,8 @@ def validate_frames(frames: Sequence[Frame], file) -> None:
 
     Raises :class:`DataError` for an empty list, for any frame failing :func:`validate_frame`,
     and for a frame without forces when other frames of the file have them (frames of a single
-    atom are exempt: their forces are zero by symmetry and files often omit them).
+    atom are exempt: their forces are zero by symmetry and files often omit them). Warns when
+    reference charges do not sum to the total charge (see :data:`CHARGE_SUM_TOLERANCE`).
     """
     if len(frames) == 0:
         raise DataError(file, None, None, "contains no frames")
@@ -172,6 +182,20 @@ def validate_frames(frames: Sequence[Frame], file) -> None:
                 raise DataError(file, index, "forces",
                                 f"missing, while {with_forces} of {len(frames)} frames in this "
                                 f"file have forces")
+    _check_charge_sums(frames, indices, file)
+
+
+def _check_charge_sums(frames: Sequence[Frame], indices: Sequence[int], file) -> None:
+    off = [(index, float(frame.charges.sum()), frame.total_charge)
+           for frame, index in zip(frames, indices) if frame.charges is not None
+           and abs(frame.charges.sum() - (frame.total_charge or 0.0)) > CHARGE_SUM_TOLERANCE]
+    if off:
+        index, total, given = off[0]
+        warnings.warn(f"{file}: {len(off)} frame(s) have reference charges that do not sum to "
+                      f"their total charge, e.g. frame {index}: {total:.4g} e vs "
+                      f"{given or 0.0:g} e{' (absent: neutral)' if given is None else ''}; "
+                      f"give the net charge (info 'total_charge') or charge losses cannot "
+                      f"reach these labels", stacklevel=3)
 
 
 def frame_index(frame: Frame, file, default: int) -> int:

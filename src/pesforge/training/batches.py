@@ -76,9 +76,11 @@ class BatchSource:
 
     @staticmethod
     def predict(model: Potential, batch: Batch, *, forces: bool, stress: bool,
-                training: bool) -> Batch:
+                training: bool, charges: bool = False) -> Batch:
         """Energies (and forces/stress) of ``model`` on a batch from :meth:`batch`; plus the
-        predicted label-noise variances when the model has a variance head (``noise``)."""
+        predicted label-noise variances when the model has a variance head (``noise``), and
+        with ``charges`` the :data:`~pesforge.data.keys.CHARGES` (A,) e and
+        :data:`~pesforge.data.keys.DIPOLE` (S, 3) e·Å of its charge model."""
         if K.FEATURE_JACOBIAN in batch:
             out = compute_cached(model, batch, forces=forces, training=training)
         else:
@@ -86,4 +88,34 @@ class BatchSource:
         if hasattr(model, "noise"):  # pesforge.uncertainty.noise.NoiseHead
             with torch.enable_grad() if training else torch.no_grad():
                 out.update(model.noise(batch))
+        if charges:
+            from pesforge.physics.coulomb import charges_and_dipoles
+
+            if K.POSITIONS not in batch:
+                raise ValueError("charges need positions; a feature-cache batch has none")
+            with torch.enable_grad() if training else torch.no_grad():
+                out.update(charges_and_dipoles(charge_term(model), batch))
         return out
+
+
+def charge_term(model: Potential) -> Potential:
+    """The (first) :class:`~pesforge.physics.coulomb.Coulomb` term of ``model``, searching
+    sums and nested composites; ``model`` itself when there is none (so that
+    :func:`~pesforge.physics.coulomb.charges_and_dipoles` names the model in its error)."""
+    from pesforge.physics.coulomb import Coulomb
+
+    stack = [model]
+    while stack:
+        term = stack.pop(0)
+        if isinstance(term, Coulomb):
+            return term
+        stack.extend(getattr(term, "terms", []))
+    return model
+
+
+def has_charge_model(model: Potential) -> bool:
+    """True when ``model`` has a Coulomb term (see :func:`charge_term`), whose charge model
+    gives the charges and dipoles of the charge and dipole losses."""
+    from pesforge.physics.coulomb import Coulomb
+
+    return isinstance(charge_term(model), Coulomb)

@@ -28,6 +28,9 @@ class DataConfig(_Strict):
     """Where the labelled frames come from and how they are split.
 
     ``n_validation`` (a count) takes precedence over ``validation_fraction`` when given.
+    ``charges_key``, ``dipole_key`` and ``total_charge_key`` name the optional reference
+    charges (e), dipoles (e·Å) and net charges (e) in the files (see
+    :func:`pesforge.data.read`); net charges, when present, are conserved by charge models.
     ``split_seed`` fixes the train/validation split independently of the run's seed (an
     ensemble's members share one split); ``bootstrap`` resamples the training frames with
     replacement, drawn from the run's seed (bagging).
@@ -40,6 +43,9 @@ class DataConfig(_Strict):
     energy_key: str = "energy"
     forces_key: str = "forces"
     stress_key: str = "stress"
+    charges_key: str = "charges"
+    dipole_key: str = "dipole"
+    total_charge_key: str = "total_charge"
     level_of_theory: str | None = None
     allow_mixed_levels: bool = False
     split_seed: int | None = Field(None, ge=0)
@@ -70,6 +76,16 @@ class EquivariantConfig(_Strict):
     readout_hidden: int = Field(16, ge=1)
 
 
+class CoreRepulsionConfig(_Strict):
+    """Blend the model into a pair-repulsion ``prior`` (a term entry, ``{"name": "zbl"}`` or
+    ``{"name": "inverse_power_repulsion", ...}``) below ``radii_scale`` x the shortest distance
+    of each element pair in the training data (:class:`~pesforge.physics.CoreRepulsion`);
+    pairs absent from the data keep the prior's covalent-radius default."""
+
+    prior: dict[str, Any] = Field(default_factory=lambda: {"name": "zbl"})
+    radii_scale: float = Field(0.95, gt=0.0, le=1.0)
+
+
 class ModelConfig(_Strict):
     """The potential to train; ``name`` selects a builder (see :mod:`pesforge.training.factory`).
 
@@ -92,6 +108,8 @@ class ModelConfig(_Strict):
     #: Physics terms added to the model, each ``{"name": <registered potential>, **kwargs}``,
     #: e.g. ``[{"name": "zbl"}, {"name": "d3", "method": "pbe"}]`` (see pesforge.physics).
     terms: list[dict[str, Any]] = Field(default_factory=list)
+    #: Short-range takeover by a repulsive prior where the training data has no pairs.
+    core_repulsion: CoreRepulsionConfig | None = None
     #: Per-architecture settings of the message-passing models (``name: painn|equivariant``).
     painn: PaiNNConfig = Field(default_factory=PaiNNConfig)
     equivariant: EquivariantConfig = Field(default_factory=EquivariantConfig)
@@ -105,6 +123,13 @@ class ModelConfig(_Strict):
             from pesforge.physics.terms import build_term
 
             build_term(entry)  # unknown names or arguments fail here, naming the term
+        if self.core_repulsion is not None:
+            from pesforge.physics.terms import build_term
+
+            prior = build_term(self.core_repulsion.prior)
+            if not hasattr(prior, "switch_radii"):
+                raise ValueError(f"core_repulsion.prior must be a pair repulsion (zbl, "
+                                 f"inverse_power_repulsion), got {prior.name!r}")
 
         if self.name not in BUILDERS:
             raise ValueError(f"unknown model {self.name!r}; known: {sorted(BUILDERS)}")
@@ -141,11 +166,23 @@ class LossConfig(_Strict):
     trains energies and forces by their Gaussian negative log-likelihood with the predicted
     (aleatoric) variances; the weights then multiply mean NLLs. ``noise`` fixes the variances
     instead, so it cannot be combined with ``gaussian_nll``.
+
+    ``charges_weight`` (1/e²) and ``dipole_weight`` (1/(e·Å)²), default 0, weight mean-squared
+    errors of the atomic charges and dipole components of the model's charge model (a
+    ``coulomb`` term in ``model.terms``) against reference charges / dipoles in the data;
+    each is active only for frames with such labels (always mean-squared errors, also beside
+    ``noise`` or ``gaussian_nll``). Dipoles sum_i q_i r_i about the coordinate origin are
+    defined for molecules only: a dipole weight > 0 with dipole labels on periodic frames is
+    an error. In YAML::
+
+        loss: {energy_weight: 1, forces_weight: 100, dipole_weight: 10, charges_weight: 0}
     """
 
     energy_weight: float | None = Field(None, ge=0.0)
     forces_weight: float | None = Field(None, ge=0.0)
     stress_weight: float | None = Field(None, ge=0.0)
+    charges_weight: float = Field(0.0, ge=0.0)
+    dipole_weight: float = Field(0.0, ge=0.0)
     noise: NoiseConfig | None = None
     kind: Literal["mse", "gaussian_nll"] = "mse"
     variance_hidden: list[int] = Field(default_factory=lambda: [32])

@@ -59,8 +59,11 @@ def build_equivariant(config: "ModelConfig", elements: Sequence[int]) -> "Potent
     return EquivariantPotential(elements, cutoff=config.cutoff, **config.equivariant.model_dump())
 
 
-def build_model(config: "ModelConfig", elements: Sequence[int]) -> "Potential":
-    """The potential named by ``config.name``, in ``config.dtype``, knowing ``elements``."""
+def build_model(config: "ModelConfig", elements: Sequence[int],
+                frames: Sequence = ()) -> "Potential":
+    """The potential named by ``config.name``, in ``config.dtype``, knowing ``elements``, with
+    ``config.terms`` added and ``config.core_repulsion`` (whose radii come from the training
+    ``frames``) wrapped around."""
     if config.name not in BUILDERS:
         raise ValueError(f"unknown model {config.name!r}; known: {sorted(BUILDERS)}")
     model = BUILDERS[config.name](config, sorted(int(z) for z in elements))
@@ -68,4 +71,13 @@ def build_model(config: "ModelConfig", elements: Sequence[int]) -> "Potential":
         from pesforge.physics.terms import build_terms
 
         model = sum(build_terms(config.terms, elements), start=model)
+    if config.core_repulsion is not None:
+        from pesforge.physics.core import CoreRepulsion
+        from pesforge.physics.terms import build_term
+        from pesforge.physics.zbl import pair_radii_from_frames
+
+        radii = pair_radii_from_frames(frames, config.core_repulsion.radii_scale)
+        prior = build_term({**config.core_repulsion.prior, "pair_radii": radii,
+                            "elements": sorted(int(z) for z in elements)})
+        model = CoreRepulsion(model, prior)
     return model.to(getattr(torch, config.dtype))

@@ -25,7 +25,7 @@ from pesforge.training.batches import BatchSource
 from pesforge.training.checkpoint import load_checkpoint, save_checkpoint
 from pesforge.training.config import ConfigError, TrainConfig
 from pesforge.training.ema import EMA
-from pesforge.training.losses import LossAccumulator, LossWeights, loss
+from pesforge.training.losses import TERMS, LossAccumulator, LossWeights, loss
 from pesforge.training.outputs import write_outputs
 
 CHECKPOINT = Path("checkpoint") / "last.safetensors"
@@ -73,6 +73,7 @@ class _Run:
     scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau
     ema: EMA
     baseline: Potential | None = None
+    charges: bool = False  # predict charges and dipoles for the charge/dipole loss terms
 
 
 def train(config: TrainConfig, progress: bool = True, resume: bool = False) -> TrainResult:
@@ -115,7 +116,8 @@ def train(config: TrainConfig, progress: bool = True, resume: bool = False) -> T
         run.ema.copy_to(run.model)
     resolved["training"] = {"epochs": state.epoch, "best_epoch": state.best_epoch,
                             "best_val_loss": state.best_val, "stop_reason": stop_reason,
-                            "loss_weights": run.weights.as_dict()}
+                            "loss_weights": {k: w for k, w in run.weights.as_dict().items()
+                                             if k in TERMS or w > 0}}
     deployable = run.model if run.baseline is None else run.baseline + run.model
     metrics = write_outputs(output, run.model, run.data, state.history, resolved,
                             device=config.device, composite=deployable)
@@ -135,7 +137,7 @@ def _setup(config: TrainConfig) -> tuple[_Run, dict]:
         data.train, data.validation, data.test, baseline_model = baseline.apply(
             data.train, data.validation, data.test, config.data, config.baseline,
             data.train_indices, data.validation_indices, config.output, device=config.device)
-    model = build_model(config.model, data.elements)
+    model = build_model(config.model, data.elements, data.train)
     if config.loss.kind == "gaussian_nll":  # the likelihood needs predicted variances
         from pesforge.uncertainty.noise import with_noise_head
 
@@ -143,10 +145,12 @@ def _setup(config: TrainConfig) -> tuple[_Run, dict]:
     train_graphs = prepare.graphs_of(data.train, model.cutoff)
     statistics = prepare.fit_statistics(model, data.train, train_graphs, data.elements)
     model = model.to(config.device)
-    weights = LossWeights(*config.loss.weights(), kind=config.loss.kind)
+    weights = LossWeights(*config.loss.weights(), kind=config.loss.kind,
+                          charges=config.loss.charges_weight, dipole=config.loss.dipole_weight)
     everything = data.train + data.validation
     forces = weights.forces > 0 and any(f.forces is not None for f in everything)
     stress = weights.stress > 0 and any(f.stress is not None for f in everything)
+    charges = _charge_terms(weights, model, everything)
     sources = [BatchSource(model, frames, graphs, use_cache=config.feature_cache, stress=stress,
                            device=config.device)
                for frames, graphs in ((data.train, train_graphs),
@@ -160,12 +164,34 @@ def _setup(config: TrainConfig) -> tuple[_Run, dict]:
         min_lr=opt.scheduler.min_lr)
     ema = EMA(model, opt.ema_decay or 0.0)
     run = _Run(config, model, data, sources[0], val_batches, weights, forces, stress,
-               optimizer, scheduler, ema, baseline_model)
+               optimizer, scheduler, ema, baseline_model, charges)
     resolved = prepare.resolved_record(data, statistics, model, config.seed)
     if config.baseline is not None:
         resolved["baseline"] = config.baseline.model_dump(exclude_none=True)
     resolved["feature_cache"] = sources[0].cache is not None
     return run, resolved
+
+
+def _charge_terms(weights: LossWeights, model: Potential, frames) -> bool:
+    """Whether the charge/dipole loss terms are active (a weight > 0 and labels to match);
+    raises ConfigError when they cannot be: no charge model, or dipoles of periodic frames."""
+    from pesforge.training.batches import has_charge_model
+
+    if weights.dipole > 0:
+        periodic = [f for f in frames if f.dipole is not None and f.pbc.any()]
+        if periodic:
+            raise ConfigError(f"loss.dipole_weight > 0, but {len(periodic)} frame(s) with dipole "
+                              f"labels are periodic (e.g. {periodic[0].source}): the dipole "
+                              f"sum_i q_i r_i of a periodic cell is ill-defined; use "
+                              f"loss.charges_weight, or dipole labels of molecules only")
+    active = [name for name, weight, attribute in (("charges", weights.charges, "charges"),
+                                                   ("dipole", weights.dipole, "dipole"))
+              if weight > 0 and any(getattr(f, attribute) is not None for f in frames)]
+    if active and not has_charge_model(model):
+        raise ConfigError(f"loss.{active[0]}_weight > 0 needs a model with a charge model: add "
+                          f"a Coulomb term, e.g. model.terms: [{{name: coulomb, charges: "
+                          f"{{kind: learned, elements: [...]}}}}]")
+    return bool(active)
 
 
 def _fit(run: _Run, state: _State, checkpoint: Path, start_time: float, progress: bool) -> str:
@@ -223,7 +249,7 @@ def _train_epoch(run: _Run, epoch: int, deadline: float | None) -> float | None:
         batch = run.train_source.batch(idx)
         run.optimizer.zero_grad(set_to_none=True)
         pred = run.train_source.predict(model, batch, forces=run.forces, stress=run.stress,
-                                        training=True)
+                                        training=True, charges=run.charges)
         value, _ = loss(pred, batch, run.weights)
         value.backward()
         if config.optimizer.grad_clip is not None:
@@ -242,7 +268,7 @@ def _validate(run: _Run) -> tuple[float, dict[str, float]]:
     with run.ema.applied() as model:
         for batch in run.val_batches:
             acc.add(BatchSource.predict(model, batch, forces=run.forces, stress=run.stress,
-                                        training=False), batch)
+                                        training=False, charges=run.charges), batch)
     return acc.result(run.weights)
 
 

@@ -1,9 +1,14 @@
-"""The training loss: weighted mean-squared errors of per-atom energy, forces and stress.
+"""The training loss: weighted mean-squared errors of per-atom energy, forces and stress, and
+optionally of atomic charges and dipoles.
 
 L = w_E <((E - E_ref) / N)^2> + w_F <(F - F_ref)^2> + w_S <(sigma - sigma_ref)^2>
+    + w_q <(q - q_ref)^2> + w_mu <(mu - mu_ref)^2>
 
 with means over labelled systems (energy), force components of labelled systems, and stress
-components of labelled systems. A system whose ``has_*`` mask is False contributes nothing to
+components of labelled systems; charges over atoms of systems with charge labels, dipole
+components over non-periodic systems with dipole labels (the charge and dipole terms need
+predicted :data:`~pesforge.data.keys.CHARGES` / :data:`~pesforge.data.keys.DIPOLE`, from
+:func:`pesforge.physics.coulomb.charges_and_dipoles`). A system whose ``has_*`` mask is False contributes nothing to
 that term; a term with no labels in a batch is zero. With w = 1/sigma_noise² this is the
 Gaussian negative log-likelihood up to constants and a factor 1/2.
 
@@ -33,21 +38,25 @@ LOSS_KINDS = ("mse", "gaussian_nll")
 
 @dataclass(frozen=True)
 class LossWeights:
-    """Weights of the three mean-squared-error terms: per-atom energy (1/eV²), forces
-    (Å²/eV²) and stress (Å⁶/eV²); with ``kind="gaussian_nll"`` the energy and force weights
-    multiply mean negative log-likelihoods (dimensionless)."""
+    """Weights of the mean-squared-error terms: per-atom energy (1/eV²), forces (Å²/eV²),
+    stress (Å⁶/eV²), atomic charges (1/e², default 0) and dipole components (1/(e·Å)²,
+    default 0); with ``kind="gaussian_nll"`` the energy and force weights multiply mean
+    negative log-likelihoods (dimensionless)."""
 
     energy: float = 1.0
     forces: float = 10.0
     stress: float = 1.0
     kind: str = "mse"
+    charges: float = 0.0
+    dipole: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in LOSS_KINDS:
             raise ValueError(f"loss kind must be one of {LOSS_KINDS}, not {self.kind!r}")
 
     def as_dict(self) -> dict[str, float]:
-        return {"energy": self.energy, "forces": self.forces, "stress": self.stress}
+        return {"energy": self.energy, "forces": self.forces, "stress": self.stress,
+                "charges": self.charges, "dipole": self.dipole}
 
 
 def squared_errors(pred: Batch, batch: Batch) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -61,7 +70,7 @@ def squared_errors(pred: Batch, batch: Batch) -> dict[str, tuple[torch.Tensor, t
     Returns:
         ``{"energy": (sum, count), ...}``; per-atom energies in eV, forces in eV/Å, stress in
         eV/Å³; ``sum`` is float64 and keeps the autograd graph. Quantities not predicted are
-        absent.
+        absent. Charges (e) and dipoles (e·Å) as :func:`charge_squared_errors` gives them.
     """
     out: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
     has_e = batch[K.HAS_ENERGY]
@@ -76,6 +85,7 @@ def squared_errors(pred: Batch, batch: Batch) -> dict[str, tuple[torch.Tensor, t
         has_s = batch[K.HAS_STRESS]
         diff_s = (pred[K.STRESS] - batch[K.REF_STRESS].to(pred[K.STRESS].dtype))[has_s]
         out["stress"] = ((diff_s.to(torch.float64) ** 2).sum(), 9 * has_s.sum())
+    out.update(charge_squared_errors(pred, batch))
     return out
 
 
@@ -131,8 +141,28 @@ def combine(sums: dict[str, tuple[torch.Tensor, torch.Tensor]],
 def loss(pred: Batch, batch: Batch,
          weights: LossWeights) -> tuple[torch.Tensor, dict[str, float]]:
     """The weighted loss of one batch (differentiable) and its components (mean squared
-    errors, or mean negative log-likelihoods for ``weights.kind == "gaussian_nll"``)."""
+    errors, or mean negative log-likelihoods for ``weights.kind == "gaussian_nll"``).
+
+    Raises:
+        ValueError: a dipole weight > 0 and a periodic system with a dipole label.
+    """
+    if weights.dipole > 0:
+        check_dipole_labels(batch)
     return combine(terms(pred, batch, weights.kind), weights)
+
+
+def check_dipole_labels(batch: Batch) -> None:
+    """Raise ValueError when a periodic system of ``batch`` carries a dipole label: the
+    dipole sum_i q_i r_i of a periodic cell depends on which images one sums over (it is a
+    polarisation, defined only modulo a quantum), so a dipole loss is for molecules only."""
+    if K.PBC not in batch or K.HAS_DIPOLE not in batch:
+        return
+    periodic = batch[K.HAS_DIPOLE] & batch[K.PBC].any(dim=1)
+    if bool(periodic.any()):
+        index = periodic.nonzero().flatten().tolist()
+        raise ValueError(f"a dipole loss was requested, but system(s) {index} of the batch are "
+                         f"periodic: the dipole sum_i q_i r_i of a periodic cell is ill-defined; "
+                         f"use a charge loss, or give dipole labels only for molecules")
 
 
 class LossAccumulator:
@@ -174,6 +204,7 @@ def charge_squared_errors(pred: Batch, batch: Batch) -> dict[str, tuple[torch.Te
 
     ``pred`` holds :data:`~pesforge.data.keys.CHARGES` / :data:`~pesforge.data.keys.DIPOLE`
     (see :func:`pesforge.physics.coulomb.charges_and_dipoles`); absent keys give no term.
+    Periodic systems never enter the dipole term (see :func:`check_dipole_labels`).
     """
     out: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
     if K.CHARGES in pred and K.REF_CHARGES in batch:
@@ -182,6 +213,8 @@ def charge_squared_errors(pred: Batch, batch: Batch) -> dict[str, tuple[torch.Te
         out["charges"] = ((diff**2).sum(), mask.sum())
     if K.DIPOLE in pred and K.REF_DIPOLE in batch:
         has = batch[K.HAS_DIPOLE]
+        if K.PBC in batch:
+            has = has & ~batch[K.PBC].any(dim=1)
         diff = (pred[K.DIPOLE] - batch[K.REF_DIPOLE].to(torch.float64))[has]
         out["dipole"] = ((diff**2).sum(), 3 * has.sum())
     return out
@@ -191,6 +224,8 @@ def charge_loss(pred: Batch, batch: Batch, charges_weight: float = 1.0,
                 dipole_weight: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
     """w_q <(q - q_ref)²> + w_mu <(mu - mu_ref)²> (1/e², 1/(e·Å)²), to add to :func:`loss`
     when the data carry reference charges or dipoles; also each MSE as a float."""
+    if dipole_weight > 0:
+        check_dipole_labels(batch)
     weights = {"charges": charges_weight, "dipole": dipole_weight}
     total = torch.zeros((), dtype=torch.float64)
     parts: dict[str, float] = {}

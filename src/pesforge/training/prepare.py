@@ -39,8 +39,9 @@ def read_frames(path: str, config: DataConfig) -> list[Frame]:
     from pesforge.data.readers import read
 
     return read(path, energy_key=config.energy_key, forces_key=config.forces_key,
-                stress_key=config.stress_key, level_of_theory=config.level_of_theory,
-                allow_mixed=config.allow_mixed_levels)
+                stress_key=config.stress_key, charges_key=config.charges_key,
+                dipole_key=config.dipole_key, total_charge_key=config.total_charge_key,
+                level_of_theory=config.level_of_theory, allow_mixed=config.allow_mixed_levels)
 
 
 def n_validation(n_frames: int, config: DataConfig) -> int:
@@ -114,9 +115,12 @@ def graphs_of(frames: Sequence[Frame], cutoff: float) -> list[Graph]:
 def fit_statistics(model: Potential, frames: Sequence[Frame], graphs: Sequence[Graph],
                    elements: Sequence[int], chunk: int = 64) -> dict:
     """Least-squares reference energies, energy scale and descriptor statistics from the
-    training frames, set on ``model`` (via its ``fit_statistics``). Returns the values."""
+    training frames, set on ``model`` (via its ``fit_statistics``), and the descriptor
+    statistics of learned charge heads (see :func:`fit_charge_statistics`). Returns the
+    values."""
     from pesforge.data.statistics import fit_reference_energies
 
+    fit_charge_statistics(model, frames, graphs, chunk)
     if not hasattr(model, "fit_statistics") and hasattr(model, "terms"):
         # A model plus fixed physics terms: fit the learned part to the labels minus the terms.
         from pesforge.physics.terms import learned_and_fixed, subtract_terms
@@ -135,6 +139,20 @@ def fit_statistics(model: Potential, frames: Sequence[Frame], graphs: Sequence[G
     model.fit_statistics(batches, reference_energies=reference, energy_scale=scale)
     return {"reference_energies_eV": {str(z): float(e) for z, e in zip(elements, reference)},
             "energy_scale_eV": scale, "energy_scale_source": source}
+
+
+def fit_charge_statistics(model: Potential, frames: Sequence[Frame], graphs: Sequence[Graph],
+                          chunk: int = 64) -> int:
+    """Fit the per-element feature mean and std of every submodule of ``model`` that has
+    ``fit_feature_statistics`` (a learned charge head,
+    :class:`~pesforge.physics.charges.LearnedCharges`) on the training frames; returns how
+    many were fitted."""
+    heads = [m for m in model.modules() if hasattr(m, "fit_feature_statistics")]
+    for head in heads:
+        head.fit_feature_statistics(
+            collate(frames[s:s + chunk], model.cutoff, dtype=model.dtype,
+                    graphs=graphs[s:s + chunk]) for s in range(0, len(frames), chunk))
+    return len(heads)
 
 
 def feature_summary(model: Potential) -> dict:
