@@ -6,8 +6,9 @@ Run in the separate environment made by ``benchmarks/setup_torchani_env.sh``:
 
 Weights are random (ANI-2x's trained weights are downloaded at run time, which this machine
 cannot do); speed does not depend on their values. Prints the median ms per energy+forces call
-(neighbour list included) and atom-steps/s for the liquid-density ethanol boxes of
-``benchmarks/systems.py``, the same systems ``inference_speed.py`` uses.
+(neighbour list included), atom-steps/s and the median CPU ms of the process per call for the
+liquid-density ethanol boxes of ``benchmarks/systems.py``, the same systems
+``inference_speed.py`` uses.
 """
 
 from __future__ import annotations
@@ -47,15 +48,16 @@ def time_call(model, atoms, repeats: int) -> float:
     species = torch.tensor(atoms.numbers, dtype=torch.long).unsqueeze(0)
     cell = torch.tensor(atoms.cell.array, dtype=torch.float32)
     pbc = torch.tensor(atoms.pbc.tolist(), dtype=torch.bool)
-    times = []
+    walls, cpus = [], []
     for _ in range(repeats + 1):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         coordinates = torch.tensor(atoms.positions, dtype=torch.float32).unsqueeze(0)
         coordinates.requires_grad_(True)
         energy = model((species, coordinates), cell=cell, pbc=pbc).energies
         (-torch.autograd.grad(energy.sum(), coordinates)[0])
-        times.append(time.perf_counter() - start)
-    return statistics.median(times[1:])
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls[1:]), statistics.median(cpus[1:])
 
 
 def main() -> None:
@@ -71,11 +73,12 @@ def main() -> None:
     model = ani2x_architecture(args.neighborlist)
     print(f"TorchANI {torchani.__version__}, ANI-2x architecture, 1 network, "
           f"{args.neighborlist}, float32, {args.threads} threads")
-    print(f"{'atoms':>8} {'ms/call':>10} {'atom-steps/s':>14}")
+    print(f"{'atoms':>8} {'ms/call':>10} {'atom-steps/s':>14} {'cpu ms/call':>12}")
     for per_side in (int(s) for s in args.sizes.split(",")):
         box = ethanol_box(per_side)
-        t = time_call(model, box, args.repeats)
-        print(f"{len(box):>8} {t * 1e3:>10.1f} {len(box) / t:>14.0f}", flush=True)
+        t, cpu = time_call(model, box, args.repeats)
+        print(f"{len(box):>8} {t * 1e3:>10.1f} {len(box) / t:>14.0f} {cpu * 1e3:>12.1f}",
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,19 @@
 """MD throughput (atom-steps/s): pesforge's torch engine vs ASE's VelocityVerlet driving the same
 model through ``pesforge.interfaces.Calculator``.
 
-Usage: python benchmarks/simulate/md_throughput.py [--threads 2] [--sizes 2,3,5,10,22]
-       [--model benchmarks/results/rmd17_ethanol/model.safetensors] [--batch 16]
+Usage: python benchmarks/simulate/md_throughput.py [--threads 2] [--sizes 2,5,10,22]
+       [--arch bpnn|equivariant] [--model FILE] [--batch 16] [--skin 1.0]
 
-Model: the production BPNN architecture with random weights (speed does not depend on the
-weights; see :func:`load`), or ``--model FILE``. Systems: liquid-density ethanol boxes
-(``benchmarks/systems.py``, per_side³ molecules, 9 atoms each), NVE, 0.5 fs steps from 300 K.
-Each engine runs one warm-up step, then both are timed in ``--repeats`` alternating blocks of
-``--steps`` steps (fewer for big boxes) and the median s/step is reported, so that both see the
-same share of a loaded machine; the fastest block of each is reported.
-``--batch N`` also times N independent copies of the smallest box as one torch batch.
+Model: the production BPNN architecture (``--arch bpnn``) or the equivariant model at the
+peer-benchmark settings (``--arch equivariant``: 64 channels, L = 1, 2 interactions,
+correlation 3, r_c = 5 Å), random weights, float32 (speed does not depend on the weights; see
+:func:`load`), or ``--model FILE``. Systems: liquid-density ethanol boxes
+(``benchmarks/systems.py``, per_side³ molecules, 9 atoms each: 2 -> 72, 5 -> 1125,
+10 -> 9000, 22 -> 95832 atoms), NVE, 0.5 fs steps from 300 K. Each engine runs one warm-up
+step, then both are timed in ``--repeats`` alternating blocks of ``--steps`` steps (fewer for
+big boxes) and the fastest block of each is reported, so that both see the same share of a
+loaded machine. ``--batch N`` also times N independent copies of the smallest box as one
+torch batch (ASE: one system after another).
 """
 
 from __future__ import annotations
@@ -33,23 +36,33 @@ from pesforge.units import FS_TO_ASE_TIME  # noqa: E402
 DT = 0.5
 
 
-def load(path: str | None):
-    """The model: a file, or (default) the production BPNN architecture with random weights,
-    its energy scale set so that forces on a 1125-atom box are at most 1 eV/Å (a trained
-    ethanol model is not used: trained on isolated molecules, it heats a liquid box to
-    10 000 K within 3 fs, which would only measure neighbour-list rebuilds)."""
+def load(path: str | None, arch: str = "bpnn"):
+    """The model: a file, or (default) an architecture with random weights, its energy scale
+    set so that forces on a 1125-atom box are at most 1 eV/Å (a trained ethanol model is not
+    used: trained on isolated molecules, it heats a liquid box to 10 000 K within 3 fs,
+    which would only measure neighbour-list rebuilds)."""
     from pesforge.data.batch import from_atoms
     from pesforge.models import BPNN, compute, load_model
 
     if path:
         return load_model(path).eval(), f"model file {path}"
     torch.manual_seed(0)
-    model = BPNN([1, 6, 8]).float().eval()
-    forces = compute(model, from_atoms(ethanol_box(5), model.cutoff, dtype=torch.float32))
-    model.energy_scale.fill_(1.0 / float(forces["forces"].abs().max()))
-    return model, (f"BPNN([1, 6, 8]) production architecture ({model.descriptor.n_features} "
-                   f"features, hidden {model.hidden}, cutoff {model.cutoff} Å), random weights, "
-                   f"float32")
+    if arch == "bpnn":
+        model = BPNN([1, 6, 8]).float().eval()
+        what = (f"BPNN([1, 6, 8]) production architecture ({model.descriptor.n_features} "
+                f"features, hidden {model.hidden}, cutoff {model.cutoff} Å)")
+        scale = model.energy_scale
+    else:
+        from pesforge.models.equivariant import EquivariantPotential
+
+        model = EquivariantPotential([1, 6, 8], cutoff=5.0, channels=64, lmax=1,
+                                     interactions=2, correlation=3, n_radial=8).float().eval()
+        what = "equivariant([1, 6, 8], 64 channels, L=1, 2 interactions, correlation 3, 5 Å)"
+        scale = model.head.energy_scale
+    forces = compute(model, from_atoms(ethanol_box(2 if arch != "bpnn" else 5), model.cutoff,
+                                       dtype=torch.float32))
+    scale.fill_(1.0 / float(forces["forces"].abs().max()))
+    return model, what + ", random weights, float32"
 
 
 def _timed(fn, steps: int) -> tuple[float, float]:
@@ -62,9 +75,9 @@ def _timed(fn, steps: int) -> tuple[float, float]:
 class TorchEngine:
     """pesforge's engine on a batch of systems; :meth:`time` runs ``steps`` and returns s/step."""
 
-    def __init__(self, model, systems):
+    def __init__(self, model, systems, skin: float = 1.0):
         self.state = init_state(systems, temperature_K=300.0, seed=0)
-        self.ff = ForceField(model, skin=1.0)
+        self.ff = ForceField(model, skin=skin)
         run(self.state, VelocityVerlet(DT), self.ff, 1, log_every=10**9)  # init + warm-up
 
     def time(self, steps: int) -> tuple[float, float]:
@@ -107,14 +120,16 @@ def compare(torch_engine, ase_engine, steps: int, repeats: int) -> dict[str, flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--sizes", default="2,3,5,10,22", help="ethanol molecules per box side")
+    parser.add_argument("--sizes", default="2,5,10,22", help="ethanol molecules per box side")
     parser.add_argument("--steps", type=int, default=4, help="steps per block, small boxes")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=6, help="alternating timed blocks")
     parser.add_argument("--model", default=None, help="model file (default: random weights)")
+    parser.add_argument("--arch", default="bpnn", choices=["bpnn", "equivariant"])
+    parser.add_argument("--skin", type=float, default=1.0, help="torch engine's skin, Å")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    model, what = load(args.model)
+    model, what = load(args.model, args.arch)
     print(f"model: {what}; {args.threads} torch threads; load average {os.getloadavg()}")
     print(f"{'atoms':>7} {'steps':>5} {'torch cpu s/step':>16} {'ASE cpu s/step':>14} "
           f"{'torch atom-steps/s':>18} {'ASE atom-steps/s':>16} {'speed-up':>8} "
@@ -124,13 +139,13 @@ def main() -> None:
         box = ethanol_box(per_side)
         n = len(box)
         steps = max(1, min(args.steps, int(args.steps * 1000 / n)))
-        engine = TorchEngine(model, [box])
+        engine = TorchEngine(model, [box], args.skin)
         t = compare(engine, AseEngine(model, box), steps, args.repeats)
         _row(str(n), steps * args.repeats, n, t, engine.ff.neighbors.n_builds)
     if args.batch > 1:
         box = ethanol_box(sizes[0])
         n = len(box) * args.batch
-        engine = TorchEngine(model, [box] * args.batch)
+        engine = TorchEngine(model, [box] * args.batch, args.skin)
         t = compare(engine, AseEngine(model, box), args.steps, args.repeats)
         t = {k: v * args.batch if k.startswith("ase") else v for k, v in t.items()}
         print(f"batch of {args.batch} x {len(box)} atoms (ASE: one system after another):")

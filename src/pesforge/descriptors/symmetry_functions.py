@@ -24,22 +24,35 @@ import torch
 from torch import nn
 
 from pesforge.data import keys as K
-from pesforge.descriptors.kernels import angular_part, outer_scatter
+from pesforge.descriptors.kernels import (
+    angular_part,
+    exp_floor,
+    gather,
+    outer_scatter,
+    row_sum,
+)
+from pesforge.descriptors.rows import Rows
 from pesforge.neighbors import edge_vectors
 from pesforge.neighbors.triplets import triplets
 from pesforge.physics.cutoffs import cosine_cutoff
 
+#: Gaussian exponents are floored here (see :func:`~pesforge.descriptors.kernels.exp_floor`):
+#: exp(-80) = 1.8e-35 changes no feature measurably, and the exp of far more negative
+#: arguments (most radial terms: shells several Å away) is ~15x slower.
+MIN_EXPONENT = -80.0
+
 
 def g2(r: torch.Tensor, eta: torch.Tensor, r_s: torch.Tensor, r_cut: float) -> torch.Tensor:
     """Radial terms for each pair and each (eta, r_s): (E,) -> (E, n_radial)."""
-    return torch.exp(-eta * (r[:, None] - r_s) ** 2) * cosine_cutoff(r, r_cut)[:, None]
+    gaussians = exp_floor(-eta * (r[:, None] - r_s) ** 2, MIN_EXPONENT)
+    return gaussians * cosine_cutoff(r, r_cut)[:, None]
 
 
 def g4_radial(r_ij: torch.Tensor, r_ik: torch.Tensor, r_jk: torch.Tensor, eta: torch.Tensor,
               r_cut: float) -> torch.Tensor:
     """exp(-eta (r_ij^2 + r_ik^2 + r_jk^2)) f_c(r_ij) f_c(r_ik) f_c(r_jk): (T,) -> (T, n_eta)."""
     fc = cosine_cutoff(r_ij, r_cut) * cosine_cutoff(r_ik, r_cut) * cosine_cutoff(r_jk, r_cut)
-    return torch.exp(-eta * (r_ij**2 + r_ik**2 + r_jk**2)[:, None]) * fc[:, None]
+    return exp_floor(-eta * (r_ij**2 + r_ik**2 + r_jk**2)[:, None], MIN_EXPONENT) * fc[:, None]
 
 
 @dataclass
@@ -154,12 +167,13 @@ class SymmetryFunctions(nn.Module):
         n_atoms = species.shape[0]
         vectors = edge_vectors(batch)
         i, j = batch[K.EDGE_INDEX]
+        shifts = batch[K.EDGE_SHIFTS]
         if n_atoms <= self.block_atoms:
-            yield 0, n_atoms, self._block(vectors, i, j, species, n_atoms)
+            yield 0, n_atoms, self._block(vectors, i, j, shifts, species, 0, n_atoms)
             return
         if len(i) > 1 and bool((i[1:] < i[:-1]).any()):
             order = torch.argsort(i, stable=True)
-            vectors, i, j = vectors[order], i[order], j[order]
+            vectors, i, j, shifts = vectors[order], i[order], j[order], shifts[order]
         starts = torch.arange(0, n_atoms, self.block_atoms, device=i.device)
         bounds = torch.searchsorted(i, torch.cat([starts, starts.new_tensor([n_atoms])])).tolist()
         # split (not slicing): its backward concatenates the blocks' gradients, where each
@@ -168,41 +182,74 @@ class SymmetryFunctions(nn.Module):
         for lo, e0, e1, block_vectors in zip(starts.tolist(), bounds[:-1], bounds[1:],
                                              torch.split(vectors, sizes)):
             hi = min(lo + self.block_atoms, n_atoms)
-            yield lo, hi, self._block(block_vectors, i[e0:e1] - lo, j[e0:e1], species, hi - lo)
+            yield lo, hi, self._block(block_vectors, i[e0:e1] - lo, j[e0:e1], shifts[e0:e1],
+                                      species, lo, hi - lo)
 
     def _block(self, vectors: torch.Tensor, i: torch.Tensor, j: torch.Tensor,
-               species: torch.Tensor, n_centres: int) -> torch.Tensor:
-        """Features (n_centres, F) of the centres ``i`` (0 <= i < n_centres) from their edges
-        (vectors (E, 3) Å, neighbour indices ``j`` into ``species``)."""
+               shifts: torch.Tensor, species: torch.Tensor, lo: int,
+               n_centres: int) -> torch.Tensor:
+        """Features (n_centres, F) of the centres ``lo + i`` (0 <= i < n_centres) from their
+        edges (vectors (E, 3) Å, neighbour indices ``j`` into ``species``, lattice shifts)."""
         p = self.parameters_
         dtype = vectors.dtype
         r = torch.linalg.norm(vectors, dim=1)
         neighbour_species = species[j]
-
-        radial = g2(r, self.radial_eta.to(dtype), self.radial_shift.to(dtype), p.radial_cutoff)
-        slot = i * self.n_elements + neighbour_species
-        g_rad = torch.zeros(n_centres * self.n_elements, self.n_radial, dtype=dtype,
-                            device=r.device).index_add(0, slot, radial)
+        g_rad = self._radial(r, i, j, shifts, species, lo, n_centres)
 
         # Angular terms: only edges inside the angular cutoff, paired around their centre.
+        # index_select rather than []: its backward is an index_add, about 2x faster than
+        # indexing's accumulating index_put for these gathers.
         inside = torch.nonzero(r.detach() < p.angular_cutoff).squeeze(1)
-        centre, r_in, v_in = i[inside], r[inside], vectors[inside]
-        neighbour_species = neighbour_species[inside]
+        centre, r_in = i.index_select(0, inside), r.index_select(0, inside)
+        v_in = vectors.index_select(0, inside)
+        neighbour_species = neighbour_species.index_select(0, inside)
         a, b = triplets(centre, n_centres)
         units = v_in / r_in[:, None]
-        # index_select rather than []: its backward is an index_add, about 2x faster than
-        # indexing's accumulating index_put for these triplet gathers
-        cos_theta = (units.index_select(0, a) * units.index_select(0, b)).sum(1)
-        ang = angular_part(cos_theta, p.zetas, p.lambdas)
         eta, shift = self.angular_eta.to(dtype), self.angular_shift.to(dtype)
         if p.angular_kind == "g5":
-            # exp(-eta((r_ij-r_s)^2 + (r_ik-r_s)^2)) f_c f_c factorises into per-edge shells.
-            shell = g2(r_in, eta, shift, p.angular_cutoff)
-            shells = shell.index_select(0, a) * shell.index_select(0, b)
+            # exp(-eta((r_ij-r_s)^2 + (r_ik-r_s)^2)) f_c f_c factorises into per-edge shells;
+            # unit vectors and shells are gathered together (two gathers instead of four).
+            per_edge = torch.cat([units, g2(r_in, eta, shift, p.angular_cutoff)], dim=1)
+            n_in = len(inside)
+            products = gather(per_edge, Rows(a, n_in)) * gather(per_edge, Rows(b, n_in))
+            unit_products, shells = products.split([3, shift.shape[0]], dim=1)
+            cos_theta = unit_products.sum(1)
         else:
+            cos_theta = (units.index_select(0, a) * units.index_select(0, b)).sum(1)
             r_jk = torch.linalg.norm(v_in[b] - v_in[a], dim=1)
             shells = g4_radial(r_in[a], r_in[b], r_jk, eta, p.angular_cutoff)
+        ang = angular_part(cos_theta, p.zetas, p.lambdas)
         slot = centre[a] * self.n_pairs + self.pair_of_species[neighbour_species[a],
                                                                neighbour_species[b]]
-        g_ang = outer_scatter(shells, ang, slot, n_centres * self.n_pairs)
+        g_ang = outer_scatter(shells, ang, Rows(slot, n_centres * self.n_pairs))
         return torch.cat([g_rad.reshape(n_centres, -1), g_ang.reshape(n_centres, -1)], dim=1)
+
+    def _radial(self, r, i, j, shifts, species, lo: int, n_centres: int) -> torch.Tensor:
+        """G2 sums (n_centres x n_elements, n_radial) of the block's centres.
+
+        r_ij = r_ji, so a pair with both atoms among the block's centres is evaluated once,
+        from the edge with i < j (or, for an atom and its own periodic image, the lattice
+        shift that is positive in its first nonzero component), and summed into both rows;
+        edges to atoms outside the block are evaluated as they are. An edge list without
+        every reverse edge (a half list) is summed edge by edge.
+        """
+        p, n_el = self.parameters_, self.n_elements
+        eta, shift = self.radial_eta.to(r.dtype), self.radial_shift.to(r.dtype)
+        slot = i * n_el + species[j]
+        local = j - lo
+        in_block = (local >= 0) & (local < n_centres)
+        s0, s1, s2 = shifts.unbind(1)
+        positive = (s0 > 0) | ((s0 == 0) & ((s1 > 0) | ((s1 == 0) & (s2 > 0))))
+        first = in_block & ((i < local) | ((i == local) & positive))
+        n_first = int(first.sum())
+        if n_first == 0 or 2 * n_first != int(in_block.sum()):
+            return row_sum(g2(r, eta, shift, p.radial_cutoff), Rows(slot, n_centres * n_el))
+        kept = torch.nonzero(first | ~in_block).squeeze(1)  # each pair once
+        radial = g2(r.index_select(0, kept), eta, shift, p.radial_cutoff)
+        mirrored = torch.nonzero(first.index_select(0, kept)).squeeze(1)
+        pair_edges = kept.index_select(0, mirrored)
+        mirror_slot = (local.index_select(0, pair_edges) * n_el
+                       + species.index_select(0, i.index_select(0, pair_edges) + lo))
+        rows = Rows.with_mirrors(slot.index_select(0, kept), mirrored, mirror_slot,
+                                 n_centres * n_el)
+        return row_sum(radial, rows)

@@ -38,5 +38,6 @@ class ElementMLPs(nn.Module):
         for s, net in enumerate(self.nets):
             idx = torch.nonzero(species == s).squeeze(1)
             if idx.numel():
-                out = out.index_copy(0, idx, net(x[idx]))
+                # index_select rather than []: its backward (index_add) is the faster one
+                out = out.index_copy(0, idx, net(x.index_select(0, idx)))
         return out
