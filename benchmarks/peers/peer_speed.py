@@ -2,11 +2,16 @@
 
 Usage: .venv-peers/bin/python peers/peer_speed.py --code mace|nequip --channels 64 --lmax 1
        --interactions 2 --correlation 3 --cutoff 5.0 --n-radial 8 [--threads 2] [--repeats 5]
-       [--box 5] [--dtype float32]
+       [--box 5] [--dtype float32] [--serve]
 
-Prints one JSON line per system: {"code", "system", "atoms", "ms"} with the median wall time of
-one energy+forces call through the peer's ASE calculator (neighbour list and data conversion
-included, as for pesforge's Calculator path). Weights are random: speed does not depend on them.
+Prints one JSON line per system: {"code", "system", "atoms", "ms", "cpu_ms"} with the median
+wall time and the median process CPU time of one energy+forces call through the peer's ASE
+calculator (neighbour list and data conversion included, as for pesforge's Calculator path).
+Weights are random: speed does not depend on them.
+
+``--serve`` builds the calculator once, then for every line ``round`` read from stdin times
+both systems and prints their JSON lines followed by ``{"end": true}`` (``quit`` exits); this
+lets ``speed.py`` interleave rounds of the peer with rounds of pesforge.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +32,28 @@ os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from systems import aspirin, ethanol_box, time_calls  # noqa: E402
+from systems import aspirin, ethanol_box  # noqa: E402
 
 ELEMENTS = [1, 6, 8]
+
+
+def time_calls(calc, atoms, repeats: int) -> tuple[float, float]:
+    """Median wall and median process-CPU seconds of one energy+forces call (a slightly moved
+    geometry each call, so nothing is cached; the first call is a warm-up). With one thread on
+    a shared machine the CPU time is the steadier estimate of the unloaded wall time.
+    (The same function is in speed.py, which runs in the other environment.)"""
+    atoms = atoms.copy()
+    atoms.calc = calc
+    rng = np.random.default_rng(0)
+    wall, cpu = [], []
+    for _ in range(repeats + 1):
+        atoms.positions += rng.normal(scale=1e-3, size=atoms.positions.shape)
+        w, c = time.perf_counter(), time.process_time()
+        atoms.get_potential_energy()
+        atoms.get_forces()
+        wall.append(time.perf_counter() - w)
+        cpu.append(time.process_time() - c)
+    return statistics.median(wall[1:]), statistics.median(cpu[1:])
 
 
 def mace_calculator(args):
@@ -69,6 +95,13 @@ def nequip_calculator(args):
                             transform=TypeMapper(chemical_symbols=symbols))
 
 
+def time_systems(args, calc, systems) -> None:
+    for name, atoms, repeats in systems:
+        wall, cpu = time_calls(calc, atoms, repeats)
+        print(json.dumps({"code": args.code, "system": name, "atoms": len(atoms),
+                          "ms": wall * 1e3, "cpu_ms": cpu * 1e3}), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--code", choices=["mace", "nequip"], required=True)
@@ -78,15 +111,22 @@ def main() -> None:
         parser.add_argument(f"--{name}", type=int, default=default)
     parser.add_argument("--cutoff", type=float, default=5.0)
     parser.add_argument("--dtype", default="float32")
+    parser.add_argument("--serve", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_default_dtype(getattr(torch, args.dtype))
     calc = mace_calculator(args) if args.code == "mace" else nequip_calculator(args)
-    for name, atoms, repeats in [("aspirin", aspirin(), max(args.repeats, 10)),
-                                 ("ethanol_box", ethanol_box(args.box), args.repeats)]:
-        seconds = time_calls(calc, atoms, repeats)
-        print(json.dumps({"code": args.code, "system": name, "atoms": len(atoms),
-                          "ms": seconds * 1e3}), flush=True)
+    systems = [("aspirin", aspirin(), max(args.repeats, 10)),
+               ("ethanol_box", ethanol_box(args.box), args.repeats)]
+    if not args.serve:
+        time_systems(args, calc, systems)
+        return
+    print(json.dumps({"ready": args.code}), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "quit":
+            break
+        time_systems(args, calc, systems)
+        print(json.dumps({"end": True}), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""The e3nn equivariant potential: every irreps intermediate (edge spherical harmonics, atomic
+"""The equivariant potential: every irreps intermediate (edge spherical harmonics, atomic
 basis, product basis of each order, node features) transforms with its Wigner matrices under
-rotations and reflections; forces rotate, energies are invariant; physics checks; model files."""
+rotations and reflections; forces rotate, energies are invariant; physics checks; model files;
+the fast per-l implementation reproduces the e3nn-module one (``e3nn_reference``) exactly."""
 
 import numpy as np
 import pytest
@@ -16,15 +17,21 @@ from model_helpers import (ELEMENTS, assert_close_relative, perturb, rotation_an
 pytest.importorskip("e3nn")
 
 
-@pytest.fixture(scope="module")
-def model():
-    torch.manual_seed(0)
-    m = EquivariantPotential(ELEMENTS, cutoff=4.0, channels=4, lmax=2, interactions=2,
-                             correlation=3, n_radial=6, radial_hidden=8).double()
+def small_model(lmax: int = 2, interactions: int = 2, correlation: int = 3,
+                seed: int = 0) -> EquivariantPotential:
+    torch.manual_seed(seed)
+    m = EquivariantPotential(ELEMENTS, cutoff=4.0, channels=4, lmax=lmax,
+                             interactions=interactions, correlation=correlation, n_radial=6,
+                             radial_hidden=8).double()
     perturb(m)
     m.fit_statistics([systems_batch(4.0)], reference_energies=np.array([-13.6, -1030.0, -2040.0]),
                      energy_scale=0.5)
     return m
+
+
+@pytest.fixture(scope="module", params=[1, 2], ids=["L1", "L2"])
+def model(request):
+    return small_model(lmax=request.param)
 
 
 @pytest.mark.parametrize("reflect", [False, True])
@@ -87,3 +94,112 @@ def test_float32_and_save_load(model, tmp_path):
     c = compute(single, systems_batch(model.cutoff, torch.float32), forces=True)
     assert c[K.ENERGY].dtype == torch.float64 and c[K.FORCES].dtype == torch.float32
     assert torch.allclose(c[K.ENERGY], a[K.ENERGY], atol=1e-3)
+
+
+@pytest.mark.parametrize("lmax, interactions, correlation",
+                         [(1, 2, 3), (2, 2, 3), (2, 3, 2), (0, 2, 2), (3, 2, 3), (1, 1, 3)])
+def test_matches_the_e3nn_module_implementation(lmax, interactions, correlation):
+    """Same state dict, same numbers: every intermediate, energies, forces (float64)."""
+    from e3nn_reference import ReferenceEquivariant
+
+    model = small_model(lmax, interactions, correlation)
+    reference = ReferenceEquivariant(model)
+    batch = systems_batch(model.cutoff)
+    rep = model.representation(batch)
+    expected, _ = reference.representation(batch)
+    for name in ("sh", "A", "B", "h"):
+        assert len(rep[name]) == len(expected[name])
+        for t, ((_, x), y) in enumerate(zip(rep[name], expected[name])):
+            assert_close_relative(x, y, rtol=1e-12, what=f"{name}[{t}]")
+    positions = batch[K.POSITIONS].clone().requires_grad_(True)
+    energies = reference({**batch, K.POSITIONS: positions})
+    forces = -torch.autograd.grad(energies.sum(), positions)[0]
+    out = compute(model, batch, forces=True)
+    assert_close_relative(out[K.ATOMIC_ENERGIES], energies.detach(), rtol=1e-12, what="E_i")
+    assert_close_relative(out[K.FORCES], forces, rtol=1e-12, what="forces")
+
+
+def test_force_training_gradients_match_the_e3nn_implementation():
+    """The double backward of force training: d(force loss)/d(parameters) agree per tensor."""
+    from e3nn_reference import ReferenceEquivariant
+
+    model = small_model(lmax=1)
+    reference = ReferenceEquivariant(model)
+    batch = systems_batch(model.cutoff)
+    target = torch.randn(batch[K.POSITIONS].shape, dtype=torch.float64)
+    loss = ((compute(model, batch, forces=True, training=True)[K.FORCES] - target) ** 2).sum()
+    grads = dict(zip([n for n, _ in model.named_parameters()],
+                     torch.autograd.grad(loss, list(model.parameters()), allow_unused=True)))
+    positions = batch[K.POSITIONS].clone().requires_grad_(True)
+    energy = reference({**batch, K.POSITIONS: positions}).sum()
+    forces = -torch.autograd.grad(energy, positions, create_graph=True)[0]
+    names, params = zip(*[(n, p) for n, p in reference.named_parameters() if p.numel()])
+    expected = torch.autograd.grad(((forces - target) ** 2).sum(), params, allow_unused=True)
+    checked = 0
+    for name, g in zip(names, expected):
+        if g is not None and g.abs().max() > 0:
+            assert_close_relative(grads[name], g, rtol=1e-10, what=name)
+            checked += 1
+    assert checked >= 20
+
+
+def test_old_model_files_load():
+    """State dicts of the e3nn-module version (extra output masks, empty biases, Wigner 3j
+    buffers) load strictly and give the same energies."""
+    from e3nn_reference import ReferenceEquivariant
+
+    model = small_model(lmax=2)
+    old = {**ReferenceEquivariant(model).state_dict(),
+           **{k: v for k, v in model.state_dict().items() if k.startswith("head.")}}
+    assert any("output_mask" in k for k in old) and any("_w3j_" in k for k in old)
+    fresh = EquivariantPotential(**model.config()).double()
+    fresh.load_state_dict(old, strict=True)
+    batch = systems_batch(model.cutoff)
+    assert torch.equal(fresh(batch), model(batch))
+
+
+def test_edge_blocks_do_not_change_results():
+    model = small_model(lmax=2)
+    batch = systems_batch(model.cutoff)
+    whole = compute(model, batch, forces=True, stress=True)
+    assert batch[K.EDGE_INDEX].shape[1] > 7 * 4
+    for block in model.blocks:
+        block.edge_block = 7
+    blocked = compute(model, batch, forces=True, stress=True)
+    for key in (K.ENERGY, K.FORCES, K.STRESS):
+        assert_close_relative(blocked[key], whole[key], rtol=1e-12, what=key)
+
+
+def test_spherical_harmonics_and_layout_match_e3nn():
+    from e3nn import o3
+
+    from pesforge.nn.equivariant_ops import from_e3nn, spherical_harmonics, to_e3nn
+
+    vec = torch.randn(50, 3, dtype=torch.float64)
+    ours = torch.cat(spherical_harmonics(vec, 4), dim=1)
+    theirs = o3.spherical_harmonics(list(range(5)), vec, normalize=True,
+                                    normalization="component")
+    assert torch.allclose(ours, theirs, atol=1e-13)
+    flat = torch.randn(7, 3 * (1 + 3 + 5), dtype=torch.float64)
+    assert torch.equal(to_e3nn(from_e3nn(flat, 3, 2)), flat)
+
+
+def test_frozen_parameters_give_the_same_results_and_follow_changes():
+    """Frozen (inference) models cache their derived weight matrices; the cache follows
+    in-place changes of the parameters and statistics."""
+    model = small_model(lmax=1)
+    batch = systems_batch(model.cutoff)
+    live = compute(model, batch, forces=True)
+    model.requires_grad_(False)
+    for _ in range(2):
+        frozen = compute(model, batch, forces=True)
+        assert torch.equal(frozen[K.FORCES], live[K.FORCES])
+    model.fit_statistics([systems_batch(3.0)])  # only the neighbour count changes
+    reference = small_model(lmax=1)
+    reference.fit_statistics([systems_batch(3.0)])
+    assert torch.equal(compute(model, batch, forces=True)[K.FORCES],
+                       compute(reference, batch, forces=True)[K.FORCES])
+    other = small_model(lmax=1, seed=1)
+    model.load_state_dict(other.state_dict())
+    assert torch.equal(compute(model, batch, forces=True)[K.FORCES],
+                       compute(other, batch, forces=True)[K.FORCES])

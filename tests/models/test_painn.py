@@ -69,3 +69,18 @@ def test_save_load_round_trip(painn, tmp_path):
     batch = systems_batch(painn.cutoff)
     a, b = compute(painn, batch, forces=True), compute(loaded, batch, forces=True)
     assert torch.equal(a[K.ENERGY], b[K.ENERGY]) and torch.equal(a[K.FORCES], b[K.FORCES])
+
+
+def test_edge_blocks_do_not_change_results(painn):
+    batch = systems_batch(painn.cutoff)
+    whole = compute(painn, batch, forces=True, stress=True)
+    default = painn.messages[0].edge_block
+    try:
+        for message in painn.messages:
+            message.edge_block = 7
+        blocked = compute(painn, batch, forces=True, stress=True)
+    finally:
+        for message in painn.messages:
+            message.edge_block = default
+    for key in (K.ENERGY, K.FORCES, K.STRESS):
+        assert_close_relative(blocked[key], whole[key], rtol=1e-12, what=key)

@@ -2,7 +2,8 @@
 
 Atoms carry scalars s (A, F) and vectors v (A, 3, F) (the Cartesian axis second, so that a
 rotation R acts as ``einsum("xy,ayf->axf", R, v)``). Messages run over the directed edges
-``i -> j`` of the batch (gathers and ``index_add``, no Python loops over atoms or edges).
+``i -> j`` of the batch (gathers and ``index_add`` over blocks of edges, no Python loops over
+atoms or single edges).
 
 K. T. Schütt, O. T. Unke, M. Gastegger, "Equivariant message passing for the prediction of
 tensorial properties and molecular spectra", ICML 2021 (arXiv:2102.03150), eqs. 7-9.
@@ -17,6 +18,8 @@ from pesforge.nn.mlp import ACTIVATIONS
 
 #: Added under the square root of vector norms so that their gradient is finite at v = 0.
 NORM_EPS = 1e-8
+#: Edges per block in the messages (see :meth:`PaiNNMessage.forward`).
+EDGE_BLOCK = 8192
 
 
 class PaiNNMessage(nn.Module):
@@ -33,18 +36,35 @@ class PaiNNMessage(nn.Module):
         self.phi = nn.Sequential(nn.Linear(features, features), ACTIVATIONS[activation](),
                                  nn.Linear(features, 3 * features))
         self.filter = nn.Linear(n_radial, 3 * features)
+        self.edge_block = EDGE_BLOCK
 
     def forward(self, s: torch.Tensor, v: torch.Tensor, radial: torch.Tensor,
                 envelope: torch.Tensor, unit: torch.Tensor,
                 edge_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """s (A, F), v (A, 3, F), radial (E, n), envelope (E,), unit (E, 3) -> s, v updated."""
+        """s (A, F), v (A, 3, F), radial (E, n), envelope (E,), unit (E, 3) -> s, v updated.
+
+        Edges go in blocks of ``self.edge_block`` (default :data:`EDGE_BLOCK`): a block's
+        per-edge temporaries are small enough for the allocator to reuse, where whole-system
+        ones (tens of MB for 10^3 atoms) are mapped afresh, page by page, at every call."""
+        phi = self.phi(s)
+        n_edges, block = edge_index.shape[1], self.edge_block
+        if n_edges <= block:
+            return self._add_messages(s, v, phi, v, radial, envelope, unit, edge_index)
+        s_out, v_out = s, v
+        for start in range(0, n_edges, block):
+            part = slice(start, start + block)
+            s_out, v_out = self._add_messages(s_out, v_out, phi, v, radial[part],
+                                              envelope[part], unit[part],
+                                              edge_index[:, part])
+        return s_out, v_out
+
+    def _add_messages(self, s_out, v_out, phi, v, radial, envelope, unit, edge_index):
+        """s_out, v_out plus one block of edges' messages (phi = self.phi(s), v the input)."""
         i, j = edge_index[0], edge_index[1]
-        x = self.phi(s)[j] * (self.filter(radial) * envelope[:, None])
+        x = phi[j] * (self.filter(radial) * envelope[:, None])
         ds, dvv, dvs = torch.split(x, self.features, dim=1)
         dv = v[j] * dvv[:, None, :] + unit[:, :, None] * dvs[:, None, :]
-        s = s.index_add(0, i, ds)
-        v = v.index_add(0, i, dv)
-        return s, v
+        return s_out.index_add(0, i, ds), v_out.index_add(0, i, dv)
 
 
 class PaiNNUpdate(nn.Module):
