@@ -18,7 +18,8 @@ for round in $(seq "$ROUNDS"); do
   theirs=$(benchmarks/.venv-torchani/bin/python benchmarks/torchani_speed.py --sizes "$SIZES" \
     --repeats "$REPEATS" --threads "$THREADS" | tail -n +2)
   echo "pesforge:"; echo "$ours"; echo "TorchANI:"; echo "$theirs"
-  summary+=$(paste <(echo "$ours" | tail -n +2) <(echo "$theirs" | tail -n +2) | awk -v r="$round" \
+  summary+=$(paste <(echo "$ours" | grep -E '^ *[0-9]') <(echo "$theirs" | grep -E '^ *[0-9]') \
+    | awk -v r="$round" \
     '{printf "round %s, %s atoms: wall ratio %.2f, CPU ratio %.2f\n", r, $1, $3 / $8, $9 / $5}')
   summary+=$'\n'
 done

@@ -68,7 +68,10 @@ class Rows:
             slot = self.slot
             if len(slot) < 2 or bool((slot[1:] >= slot[:-1]).all()):  # already grouped
                 return torch.arange(len(slot), device=slot.device)
-            return torch.argsort(slot, stable=True)
+            # narrow keys sort faster (int16: ~3x, a radix sort), and the order is the same
+            key = slot.to(torch.int16 if self.n_rows <= 2**15 else
+                          torch.int32 if self.n_rows <= 2**31 else torch.int64)
+            return torch.argsort(key, stable=True)
         return self._memo("order", build)
 
     @property

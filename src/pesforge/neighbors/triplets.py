@@ -16,7 +16,10 @@ def triplets(centers: torch.Tensor, n_atoms: int) -> tuple[torch.Tensor, torch.T
         ``(first, second)``: (T,) indices into the edges, with ``first != second`` and each
         unordered pair of edges around one centre listed once.
     """
-    order = torch.argsort(centers, stable=True)
+    if len(centers) < 2 or bool((centers[1:] >= centers[:-1]).all()):  # grouped (the usual)
+        order = torch.arange(len(centers), device=centers.device)
+    else:
+        order = torch.argsort(centers, stable=True)
     counts = torch.bincount(centers, minlength=n_atoms)
     starts = torch.cumsum(counts, 0) - counts
     sorted_centers = centers[order]
