@@ -14,8 +14,9 @@ them alike. Each call is timed in wall and in process CPU time (the steadier est
 unloaded wall time with one thread on a shared machine). Prints one JSON line per round, code
 and system, then a table of medians over rounds and pesforge / peer ratios (< 1: faster), per
 round and overall. pesforge's parameters are frozen (``requires_grad_(False)``), as
-mace-torch's calculator freezes its model's. ``--compile`` also times the equivariant model compiled with torch.compile
-(``EquivariantPotential.compile_for_inference``), reporting the compilation time separately.
+mace-torch's calculator freezes its model's. ``--compile`` also times the equivariant model
+compiled with torch.compile (``EquivariantPotential.compile_for_inference``), reporting the
+compilation (first-call) time separately.
 """
 
 from __future__ import annotations

@@ -181,7 +181,7 @@ class ProductBasis(nn.Module):
         basis = [a]
         for order, (linear, weight) in enumerate(zip(self.linears, self.weights)):
             w = frozen_cache(self, f"weights{order}", [weight, self.column_scale],
-                             lambda: weight[:, self.columns] * self.column_scale)[species]
+                             lambda w=weight: w[:, self.columns] * self.column_scale)[species]
             prev = basis[-1]
             terms: list[list[torch.Tensor]] = [[] for _ in a]
             for k in self.order:
