@@ -112,3 +112,24 @@ def test_gather_is_index_select_with_derivatives():
         assert torch.autograd.gradgradcheck(lambda y, rows=rows: gather(y, rows) ** 2, (x,))
         _, got = torch.func.jvp(lambda y, rows=rows: gather(y, rows), (x.detach(),), (dx,))
         assert torch.equal(got, dx.index_select(0, index))
+
+
+def test_rows_with_mirrors_sum_each_mirrored_item_twice():
+    from pesforge.descriptors.kernels import row_sum
+
+    torch.manual_seed(7)
+    x = torch.rand(8, 3, dtype=torch.float64, requires_grad=True)
+    slot = torch.randint(0, 5, (8,))
+    mirrored, mirror_slot = torch.tensor([1, 4, 6]), torch.tensor([0, 4, 2])
+    want = (torch.zeros(5, 3, dtype=torch.float64).index_add(0, slot, x)
+            .index_add(0, mirror_slot, x[mirrored]))
+    dx = torch.rand_like(x)
+    for sparse in (False, True):
+        rows = Rows.with_mirrors(slot, mirrored, mirror_slot, 5)
+        rows.sparse = sparse
+        assert torch.allclose(row_sum(x, rows), want)
+        assert torch.autograd.gradcheck(lambda y, rows=rows: row_sum(y, rows), (x,))
+        assert torch.autograd.gradgradcheck(lambda y, rows=rows: row_sum(y ** 2, rows), (x,))
+        _, got = torch.func.jvp(lambda y, rows=rows: row_sum(y, rows), (x.detach(),), (dx,))
+        assert torch.allclose(got, torch.zeros(5, 3, dtype=torch.float64).index_add(
+            0, slot, dx).index_add(0, mirror_slot, dx[mirrored]))

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from pesforge.data import keys as K
+from pesforge.descriptors import rows as row_layouts
 from pesforge.descriptors.kernels import (
     angular_part,
     exp_floor,
@@ -218,10 +219,10 @@ class SymmetryFunctions(nn.Module):
             cos_theta = (units.index_select(0, a) * units.index_select(0, b)).sum(1)
             r_jk = torch.linalg.norm(v_in[b] - v_in[a], dim=1)
             shells = g4_radial(r_in[a], r_in[b], r_jk, eta, p.angular_cutoff)
-        ang = angular_part(cos_theta, p.zetas, p.lambdas)
         slot = centre[a] * self.n_pairs + self.pair_of_species[neighbour_species[a],
                                                                neighbour_species[b]]
-        g_ang = outer_scatter(shells, ang, Rows(slot, n_centres * self.n_pairs))
+        g_ang = outer_scatter(shells, angular_part(cos_theta, p.zetas, p.lambdas),
+                              Rows(slot, n_centres * self.n_pairs))
         return torch.cat([g_rad.reshape(n_centres, -1), g_ang.reshape(n_centres, -1)], dim=1)
 
     def _radial(self, r, i, j, shifts, species, lo: int, n_centres: int) -> torch.Tensor:
@@ -231,11 +232,14 @@ class SymmetryFunctions(nn.Module):
         from the edge with i < j (or, for an atom and its own periodic image, the lattice
         shift that is positive in its first nonzero component), and summed into both rows;
         edges to atoms outside the block are evaluated as they are. An edge list without
-        every reverse edge (a half list) is summed edge by edge.
+        every reverse edge (a half list), or a short one (where the extra selection costs more
+        time than it saves), is summed edge by edge.
         """
         p, n_el = self.parameters_, self.n_elements
         eta, shift = self.radial_eta.to(r.dtype), self.radial_shift.to(r.dtype)
         slot = i * n_el + species[j]
+        if len(r) < row_layouts.SPARSE_MIN_ITEMS:
+            return row_sum(g2(r, eta, shift, p.radial_cutoff), Rows(slot, n_centres * n_el))
         local = j - lo
         in_block = (local >= 0) & (local < n_centres)
         s0, s1, s2 = shifts.unbind(1)
