@@ -116,11 +116,14 @@ def run_mace(paths: dict, args, folder: Path) -> dict:
 
 
 def _last_test_row(text: str) -> dict:
-    """Force / energy MAE of the 'test' row of MACE's PerAtomMAE error table, in meV(/Å)."""
-    rows = [line for line in text.splitlines() if re.search(r"\|\s*(test|Default_test)", line)]
+    """Force / energy MAE of the last row of MACE's last 'Error-table on TEST' (PerAtomMAE),
+    in meV/atom and meV/Å."""
+    at = text.rfind("Error-table on TEST")
+    rows = [line for line in text[at:].splitlines()[1:]
+            if re.match(r"\s*\|\s*\S+\s*\|\s*[-\d.]+\s*\|", line)] if at >= 0 else []
     if not rows:
-        return {"note": "no test row found in the MACE log"}
-    cells = [c.strip() for c in rows[-1].strip().strip("|").split("|")]
+        return {"note": "no test error table found in the MACE log"}
+    cells = [c.strip() for c in rows[0].strip().strip("|").split("|")]
     # columns: config_type | MAE E / meV / atom | MAE F / meV / A | relative F MAE %
     return {"energy_mae_meV_per_atom": float(cells[1]), "force_mae_meV_per_A": float(cells[2])}
 

@@ -49,10 +49,13 @@ def _base(cos_theta: torch.Tensor, lambdas) -> torch.Tensor:
 
 
 def angular_part(cos_theta: torch.Tensor, zetas, lambdas) -> torch.Tensor:
-    """2^(1-zeta) (1 + lambda cos theta)^zeta: (T,) -> (T, n_zeta * n_lambda), zeta-major."""
+    """((1 + lambda cos theta) / 2)^zeta: (T,) -> (T, n_zeta * n_lambda), zeta-major.
+
+    The angular factor of G4/G5, 2^(1-zeta) (1 + lambda cos theta)^zeta, is twice this; the
+    caller applies the 2 to the (much smaller) sums over triplets."""
     powers = _powers(_base(cos_theta, lambdas), [float(z) for z in zetas])
     shape = (len(cos_theta), len(zetas) * len(lambdas))
-    return 2.0 * torch.stack([powers[float(z)] for z in zetas], dim=1).reshape(shape)
+    return torch.stack([powers[float(z)] for z in zetas], dim=1).reshape(shape)
 
 
 class _ExpFloor(torch.autograd.Function):

@@ -219,10 +219,12 @@ class SymmetryFunctions(nn.Module):
             cos_theta = (units.index_select(0, a) * units.index_select(0, b)).sum(1)
             r_jk = torch.linalg.norm(v_in[b] - v_in[a], dim=1)
             shells = g4_radial(r_in[a], r_in[b], r_jk, eta, p.angular_cutoff)
-        slot = centre[a] * self.n_pairs + self.pair_of_species[neighbour_species[a],
-                                                               neighbour_species[b]]
-        g_ang = outer_scatter(shells, angular_part(cos_theta, p.zetas, p.lambdas),
-                              Rows(slot, n_centres * self.n_pairs))
+        pair = (neighbour_species.index_select(0, a) * self.n_elements
+                + neighbour_species.index_select(0, b))
+        slot = (centre.index_select(0, a) * self.n_pairs
+                + self.pair_of_species.view(-1).index_select(0, pair))
+        g_ang = 2.0 * outer_scatter(shells, angular_part(cos_theta, p.zetas, p.lambdas),
+                                    Rows(slot, n_centres * self.n_pairs))
         return torch.cat([g_rad.reshape(n_centres, -1), g_ang.reshape(n_centres, -1)], dim=1)
 
     def _radial(self, r, i, j, shifts, species, lo: int, n_centres: int) -> torch.Tensor:

@@ -27,8 +27,6 @@ from pesforge.models.potential import Potential, register
 from pesforge.nn.mlp import ElementMLPs
 
 
-
-
 @register("bpnn")
 class BPNN(Potential):
     """Behler–Parrinello potential.
@@ -90,8 +88,8 @@ class BPNN(Potential):
                                atomic_numbers: torch.Tensor) -> torch.Tensor:
         """Per-atom energies (A,) float64 eV from symmetry functions (A, F)."""
         species = self.descriptor.species(atomic_numbers)
-        x = (features - self.feature_mean[species]) / self.feature_std[species]
-        learned = self.energy_scale * self.networks(x, species).squeeze(1) + self.shift[species]
+        nn_out = self.networks(features, species, self.feature_mean, self.feature_std)
+        learned = self.energy_scale * nn_out.squeeze(1) + self.shift[species]
         return self.reference_energies[species] + learned.to(torch.float64)
 
     @torch.no_grad()

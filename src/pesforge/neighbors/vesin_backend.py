@@ -35,14 +35,14 @@ def neighbor_list(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cuto
     i, j, shifts = _calculator(float(cutoff)).compute(points=positions, box=box,
                                                       periodic=periodic, quantities="ijS",
                                                       copy=False)
-    i, j = i.astype(np.int64), j.astype(np.int64)
-    shifts = shifts.astype(np.int64).reshape(-1, 3)
-    # Edges grouped by centre (vesin sorts them, faster than a sort here): gathers and scatters
-    # over edges and angle triplets then walk memory in order, and large systems can be
-    # featurised in contiguous blocks of centres.
-    if len(i) > 1 and (i[1:] < i[:-1]).any():
-        order = np.argsort(i, kind="stable")
-        i, j, shifts = i[order], j[order], shifts[order]
+    # Edges grouped by centre: gathers and scatters over edges and angle triplets then walk
+    # memory in order, and large systems can be featurised in contiguous blocks of centres.
+    # vesin's own sorting orders (i, j) pairs, ~2x slower than this stable sort of the
+    # centres alone on narrow keys (a radix sort).
+    key = i.astype(np.int16 if n <= 2**15 else np.int32 if n <= 2**31 else np.int64)
+    order = np.argsort(key, kind="stable")
+    i, j = i.take(order).astype(np.int64), j.take(order).astype(np.int64)
+    shifts = shifts.take(order, axis=0).astype(np.int64).reshape(-1, 3)
     return np.stack([i, j]), shifts
 
 
@@ -50,7 +50,7 @@ def neighbor_list(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cuto
 def _calculator(cutoff: float):
     from vesin import NeighborList
 
-    return NeighborList(cutoff=cutoff, full_list=True, sorted=True)
+    return NeighborList(cutoff=cutoff, full_list=True, sorted=False)
 
 
 def edge_vectors(batch: dict[str, torch.Tensor]) -> torch.Tensor:
