@@ -39,6 +39,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=1, help="Dask workers for labelling")
     p.add_argument("--steps", type=int, default=400, help="MD steps per trajectory")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--strategy", choices=["farthest_point", "clusters"],
+                   default="farthest_point", help="how a batch is spread (select.strategy)")
     p.add_argument("--output", default="al-ethanol")
     p.add_argument("--part", choices=["both", "active", "random"], default="both",
                    help="run the two curves in separate processes (they share --output)")
@@ -91,7 +93,8 @@ def main() -> None:
         "explore": {"temperatures": args.temperatures, "n_steps": args.steps,
                     "timestep": 0.5, "sample_every": 10, "uncertainty_ceiling": 2.0,
                     "n_starts": 2},
-        "select": {"threshold": 0.02, "batch_size": args.batch_size},
+        "select": {"threshold": 0.02, "batch_size": args.batch_size,
+                   "strategy": args.strategy},
         "labeling": {"cluster": "serial" if args.workers == 1 else "local",
                      "n_workers": args.workers},
         "stop": {"max_oracle_calls": args.max_calls, "max_iterations": 100,

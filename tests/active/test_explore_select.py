@@ -8,7 +8,7 @@ from active_helpers import TINY_MODEL
 
 from pesforge.active.config import BiasConfig, ExploreConfig
 from pesforge.active.explore import CommitteeCalculator, explore
-from pesforge.active.select import farthest_point, fingerprint, select
+from pesforge.active.select import cluster_representatives, farthest_point, fingerprint, select
 from pesforge.data import Frame
 from pesforge.training.config import ModelConfig
 from pesforge.training.factory import build_model
@@ -106,3 +106,39 @@ def test_select_uses_threshold_batch_size_and_diversity():
     assert picked[0] == 1  # the most uncertain first
     assert picked[1] in (4, 5)  # then a different structure, not frame 0 (a near-copy)
     assert select(frames, unc, threshold=1.0, batch_size=4, cutoff=4.0) == []
+
+
+def test_cluster_representatives_pick_typical_members_of_each_cluster():
+    rng = np.random.default_rng(3)
+    # two dense clusters: one pick near each cluster's centre
+    a = rng.normal(0.0, 0.1, (40, 2))
+    b = rng.normal(0.0, 0.1, (40, 2)) + [5.0, 0.0]
+    picks = cluster_representatives(np.vstack([a, b]), 2, seed=0)
+    assert sorted(p // 40 for p in picks) == [0, 1]
+    for p, group in zip(sorted(picks), (a, b)):
+        typical = np.linalg.norm(group - group.mean(0), axis=1)
+        assert np.linalg.norm(group[p % 40] - group.mean(0)) <= np.quantile(typical, 0.25)
+    # a far outlier is picked only when there are as many clusters as groups
+    x = np.vstack([a, b, [[30.0, 30.0]]])
+    assert 80 in cluster_representatives(x, 3, seed=0)
+    assert cluster_representatives(x, 3, seed=1) == cluster_representatives(x, 3, seed=1)
+    assert cluster_representatives(np.zeros((4, 2)), 3) == [cluster_representatives(
+        np.zeros((4, 2)), 3)[0]]  # duplicates: one pick
+    assert farthest_point(x, 2, first=0)[1] == 80  # farthest-point goes for the outlier
+
+
+def test_select_with_clusters_strategy_and_unknown_strategy():
+    base = molecule("H2O")
+    frames = []
+    for k in range(6):
+        a = base.copy()
+        a.positions[1] += [0.05 * (k // 3), 0, 0]  # two groups of three near-copies
+        a.positions[1] += [1e-3 * k, 0, 0]
+        frames.append(Frame.from_atoms(a))
+    unc = [0.5, 0.6, 0.01, 0.2, 0.3, 0.4]
+    picked = select(frames, unc, threshold=0.1, batch_size=2, cutoff=4.0, strategy="clusters")
+    assert len(picked) == 2 and all(unc[p] > 0.1 for p in picked)
+    assert sorted(p // 3 for p in picked) == [0, 1]  # one from each group
+    with pytest.raises(ValueError, match="strategy"):
+        select(frames, unc, threshold=0.1, batch_size=2, cutoff=4.0, strategy="random")
+

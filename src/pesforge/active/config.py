@@ -132,13 +132,15 @@ class ExploreConfig(_Strict):
 
 class SelectConfig(_Strict):
     """Which candidates go to the oracle: those with max per-atom force std above
-    ``threshold`` eV/Å, de-duplicated by farthest-point sampling in descriptor space
-    (radial distribution fingerprint within ``descriptor_cutoff`` Å), at most ``batch_size``
-    per iteration."""
+    ``threshold`` eV/Å, at most ``batch_size`` per iteration, spread in descriptor space
+    (radial distribution fingerprint within ``descriptor_cutoff`` Å) by ``strategy``:
+    ``farthest_point`` (diverse, favours extremes) or ``clusters`` (k-means representatives,
+    typical structures); see :mod:`pesforge.active.select`."""
 
     threshold: float = Field(0.05, ge=0.0)
     batch_size: int = Field(8, ge=1)
     descriptor_cutoff: float = Field(5.0, gt=0.0)
+    strategy: Literal["farthest_point", "clusters"] = "farthest_point"
 
 
 class StopConfig(_Strict):

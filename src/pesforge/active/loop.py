@@ -213,7 +213,8 @@ def _explore(config: ActiveLearningConfig, store: LabelStore, it: int, output: P
                                              counts["pending"])
     picked = select([c.frame for c in candidates], values, threshold=config.select.threshold,
                     batch_size=min(config.select.batch_size, budget),
-                    cutoff=config.select.descriptor_cutoff, labelled=labelled)
+                    cutoff=config.select.descriptor_cutoff, labelled=labelled,
+                    strategy=config.select.strategy, seed=[config.seed, it])
     report.update(output, it, {"exploration": {
         "uncertainty": report.uncertainty_summary(values), "stop_quantile": level,
         "n_candidates": len(candidates), "n_selected": len(picked),
