@@ -100,6 +100,16 @@ def test_loaded_from_path_and_exported_at_top_level(model, tmp_path):
     assert np.isfinite(atoms.get_potential_energy())
 
 
+def test_freezes_a_model_it_loads_but_not_one_it_is_given(model, tmp_path):
+    path = save_model(model, tmp_path / "model.safetensors")
+    assert all(p.requires_grad for p in model.parameters())
+    Calculator(model)
+    assert all(p.requires_grad for p in model.parameters())
+    loaded = Calculator(path).potential
+    assert len(list(loaded.parameters())) > 0
+    assert not any(p.requires_grad for p in loaded.parameters())
+
+
 def test_dtype_argument_casts_the_model(model, tmp_path):
     path = save_model(model, tmp_path / "model.safetensors")
     calc = Calculator(path, dtype=torch.float32)

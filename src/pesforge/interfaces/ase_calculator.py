@@ -31,8 +31,10 @@ class Calculator(_AseCalculator):
 
     Args:
         model_or_path: a :class:`~pesforge.models.Potential` (moved to ``device`` and, if
-            ``dtype`` is given, cast in place) or the path of a model file written by
-            :func:`pesforge.models.io.save_model`.
+            ``dtype`` is given, cast in place; its parameters' ``requires_grad`` is left as
+            it is) or the path of a model file written by
+            :func:`pesforge.models.io.save_model` (the calculator owns that model and freezes
+            its parameters: forces need only the gradient with respect to positions).
         device: torch device to evaluate on.
         dtype: floating dtype of the evaluation (e.g. ``torch.float64``); default the model's.
         **kwargs: passed to :class:`ase.calculators.calculator.Calculator`.
@@ -49,7 +51,7 @@ class Calculator(_AseCalculator):
         elif isinstance(model_or_path, (str, os.PathLike)):
             from pesforge.models.io import load_model
 
-            potential = load_model(model_or_path, device=device)
+            potential = load_model(model_or_path, device=device).requires_grad_(False)
         else:
             raise TypeError(f"Calculator needs a pesforge Potential or a model file path, "
                             f"not {type(model_or_path).__name__}")
