@@ -111,9 +111,10 @@ class SkinNeighborList:
                 moved = None
             i, j = self.edge_index
             if self._excess is None:  # after a build or a restored checkpoint
+                self._ref_offsets = torch.einsum("ek,ekl->el", self.shifts,
+                                                 self.ref_cell[system[i]])
                 vec = (self.ref_positions.index_select(0, j)
-                       - self.ref_positions.index_select(0, i)
-                       + torch.einsum("ek,ekl->el", self.shifts, self.ref_cell[system[i]]))
+                       - self.ref_positions.index_select(0, i) + self._ref_offsets)
                 self._excess = (vec * vec).sum(-1).sqrt() - self.cutoff  # |r_ij| - cutoff
                 self._abs_excess = self._excess.abs()
             shifts = self.shifts.to(positions.dtype)
@@ -127,13 +128,18 @@ class SkinNeighborList:
         distance then was farther than that from the cutoff (plus a rounding margin) are
         inside or outside for certain: first with the largest bound of all pairs, then, in the
         band that leaves, with each pair's own bound; only the rest get their distance
-        computed. With skin 0 (a fresh search every call) the bounds are zero.
+        computed. With skin 0 (a fresh search every call) the bounds are zero. When the band
+        holds most candidates (late between builds), every candidate's distance is computed
+        instead: fewer passes over the list than the per-pair bounds.
         """
         tolerance = 1e-6  # Å, far above the rounding of distances below ~1e3 Å in float64
         bound, displacement, stretch = moved or (0.0, None, None)  # None: just built
         margin = bound + tolerance
         keep = self._excess < -margin
         band = torch.nonzero(self._abs_excess <= margin).squeeze(1)
+        if 2 * len(band) > len(keep):
+            return torch.nonzero(self._distance2(positions, cell, system) < self.cutoff**2
+                                 ).squeeze(1)
         if len(band) and bound > 0:
             i, j = self.edge_index.index_select(1, band)
             pair = (displacement.index_select(0, i) + displacement.index_select(0, j)
@@ -150,14 +156,20 @@ class SkinNeighborList:
         keep.index_fill_(0, band, True)
         return torch.nonzero(keep).squeeze(1)
 
-    def _distance2(self, positions, cell, system, index) -> torch.Tensor:
-        """Squared distances (n,) of the candidates ``index`` at ``positions``, Å²."""
-        i, j = self.edge_index.index_select(1, index)
-        shifts = self.shifts.to(positions.dtype).index_select(0, index)
-        cells = cell.index_select(0, system.index_select(0, i))
+    def _distance2(self, positions, cell, system, index=None) -> torch.Tensor:
+        """Squared distances (n,) of the candidates ``index`` (default: all) at ``positions``,
+        Å²; lattice offsets from the build when the cell has not changed since."""
+        i, j = self.edge_index if index is None else self.edge_index.index_select(1, index)
+        if torch.equal(cell, self.ref_cell):
+            offsets = (self._ref_offsets if index is None else
+                       self._ref_offsets.index_select(0, index)).to(positions.dtype)
+        else:
+            shifts = self.shifts.to(positions.dtype)
+            shifts = shifts if index is None else shifts.index_select(0, index)
+            cells = cell.index_select(0, system.index_select(0, i))
+            offsets = torch.einsum("ek,ekl->el", shifts, cells)
         # index_select and an index list: faster than [] gathers and boolean masks
-        vec = (positions.index_select(0, j) - positions.index_select(0, i)
-               + torch.einsum("ek,ekl->el", shifts, cells))
+        vec = positions.index_select(0, j) - positions.index_select(0, i) + offsets
         return (vec * vec).sum(-1)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
