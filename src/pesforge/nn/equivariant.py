@@ -310,6 +310,8 @@ class EquivariantInteraction(nn.Module):
             path = self.paths[k]
             m = couple_edge(path, xj[path.l1], sh[path.l2], w[p],
                             getattr(self, f"coeff{k}", None))
+            # in place: an out-of-place index_add would copy the whole (A, 2 l3 + 1, C) sum
+            # for every block, time quadratic in the system size
             total = m.new_zeros(n_atoms, m.shape[1], c) if pooled is None else pooled[p]
-            out.append(total.index_add(0, i, m))
+            out.append(total.index_add_(0, i, m))
         return out

@@ -49,22 +49,27 @@ class PaiNNMessage(nn.Module):
         phi = self.phi(s)
         n_edges, block = edge_index.shape[1], self.edge_block
         if n_edges <= block:
-            return self._add_messages(s, v, phi, v, radial, envelope, unit, edge_index)
-        s_out, v_out = s, v
+            i, ds, dv = self._messages(phi, v, radial, envelope, unit, edge_index)
+            return s.index_add(0, i, ds), v.index_add(0, i, dv)
+        # sums in place on copies: an out-of-place index_add per block would copy the whole
+        # (A, F) and (A, 3, F) sums for every block, time quadratic in the system size
+        s_out, v_out = s.clone(), v.clone()
         for start in range(0, n_edges, block):
             part = slice(start, start + block)
-            s_out, v_out = self._add_messages(s_out, v_out, phi, v, radial[part],
-                                              envelope[part], unit[part],
-                                              edge_index[:, part])
+            i, ds, dv = self._messages(phi, v, radial[part], envelope[part], unit[part],
+                                       edge_index[:, part])
+            s_out.index_add_(0, i, ds)
+            v_out.index_add_(0, i, dv)
         return s_out, v_out
 
-    def _add_messages(self, s_out, v_out, phi, v, radial, envelope, unit, edge_index):
-        """s_out, v_out plus one block of edges' messages (phi = self.phi(s), v the input)."""
+    def _messages(self, phi, v, radial, envelope, unit, edge_index):
+        """One block of edges' messages: (centres i (E,), scalar (E, F), vector (E, 3, F))
+        from phi = self.phi(s) and the input vectors v."""
         i, j = edge_index[0], edge_index[1]
         x = phi[j] * (self.filter(radial) * envelope[:, None])
         ds, dvv, dvs = torch.split(x, self.features, dim=1)
         dv = v[j] * dvv[:, None, :] + unit[:, :, None] * dvs[:, None, :]
-        return s_out.index_add(0, i, ds), v_out.index_add(0, i, dv)
+        return i, ds, dv
 
 
 class PaiNNUpdate(nn.Module):
