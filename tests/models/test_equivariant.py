@@ -170,6 +170,30 @@ def test_edge_blocks_do_not_change_results():
         assert_close_relative(blocked[key], whole[key], rtol=1e-12, what=key)
 
 
+def test_recomputed_edge_blocks_give_the_same_values_and_training_gradients(monkeypatch):
+    import pesforge.nn.equivariant as equivariant_blocks
+
+    model = small_model(lmax=1)
+    batch = systems_batch(model.cutoff)
+
+    def run():
+        model.zero_grad()
+        out = compute(model, batch, forces=True, stress=True, training=True)
+        (out[K.FORCES] ** 2).sum().backward()  # a force loss: the double backward
+        return out, [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    whole, whole_grads = run()
+    for block in model.blocks:
+        block.edge_block = 7
+    monkeypatch.setattr(equivariant_blocks, "RECOMPUTE_EDGES", 0)
+    recomputed, recomputed_grads = run()
+    for key in (K.ENERGY, K.FORCES, K.STRESS):
+        assert_close_relative(recomputed[key], whole[key], rtol=1e-12, what=key)
+    assert len(recomputed_grads) == len(whole_grads) > 0
+    for got, want in zip(recomputed_grads, whole_grads):
+        assert_close_relative(got, want, rtol=1e-10, what="parameter gradient")
+
+
 def test_spherical_harmonics_and_layout_match_e3nn():
     from e3nn import o3
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from pesforge.nn.equivariant_ops import (classify, couple_channelwise, couple_edge, coupling,
                                          natural_paths, sorted_by_output)
@@ -29,6 +30,9 @@ from pesforge.nn.equivariant_ops import (classify, couple_channelwise, couple_ed
 
 #: Edges per block in the convolution (see :meth:`EquivariantInteraction.convolve`).
 EDGE_BLOCK = 8192
+#: Above this many edges (~4 x 10^4 atoms at liquid density, r_c = 5 Å) the blocks' messages are
+#: recomputed in the backward: slower, but the blocks' per-edge intermediates are not kept.
+RECOMPUTE_EDGES = 2**21
 
 
 def _compiling() -> bool:
@@ -283,35 +287,39 @@ class EquivariantInteraction(nn.Module):
         ones (tens of MB for 10^3 atoms) are mapped afresh, page by page, at every call."""
         matrices = self.radial.matrices(self.columns, self.column_scale, inv_neighbours)
         n_edges, block = edge_index.shape[1], self.edge_block
+        n_atoms, c = x[0].shape[0], self.channels
         if n_edges <= block:  # unsliced: under torch.compile, no guard on the edge count
-            pooled = self._edge_sums(x, edge_index, sh, radial, matrices, None)
+            messages = self._edge_messages(x, edge_index[1], sh, radial, matrices)
+            pooled = [m.new_zeros(n_atoms, m.shape[1], c).index_add(0, edge_index[0], m)
+                      for m in messages]
         else:
+            # Very large systems: each block's messages are recomputed in the backward instead
+            # of keeping every block's per-edge intermediates (edges x channels x paths: more
+            # than 24 GB for 10^5 atoms). Sums in place: an out-of-place index_add per block
+            # would copy the whole sums, time quadratic in system size.
+            recompute = n_edges > RECOMPUTE_EDGES and torch.is_grad_enabled()
             pooled = None
             for start in range(0, n_edges, block):
                 part = slice(start, start + block)
-                pooled = self._edge_sums(x, edge_index[:, part], [t[part] for t in sh],
-                                         radial[part], matrices, pooled)
+                args = (x, edge_index[1, part], [t[part] for t in sh], radial[part], matrices)
+                messages = (checkpoint(self._edge_messages, *args, use_reentrant=False)
+                            if recompute else self._edge_messages(*args))
+                if pooled is None:
+                    pooled = [m.new_zeros(n_atoms, m.shape[1], c) for m in messages]
+                for total, m in zip(pooled, messages):
+                    total.index_add_(0, edge_index[0, part], m)
         groups: list[list[torch.Tensor]] = [[] for _ in range(self.lmax + 1)]
         for p, k in enumerate(self.order):
             groups[self.paths[k].l3].append(pooled[p])
         return [torch.cat(g, dim=2) for g in groups]
 
-    def _edge_sums(self, x, edge_index, sh, radial, matrices, pooled):
-        """Add one block of edges' messages to ``pooled`` (per path in sorted order, (A, 2 l3
-        + 1, C); None: start from zeros)."""
-        i, j = edge_index[0], edge_index[1]
-        c, n_atoms, n_paths = self.channels, x[0].shape[0], len(self.paths)
+    def _edge_messages(self, x, j, sh, radial, matrices) -> list[torch.Tensor]:
+        """One block of edges' messages, per path in sorted order: (E, 2 l3 + 1, C) each,
+        from neighbour features x (after ``up``) at neighbours ``j`` (E,)."""
+        n_paths, c = len(self.paths), self.channels
         xj = [t.index_select(0, j) for t in x]
         w = radial_mlp(radial, matrices)
         # unbind, not slices: the backward of slices would zero-fill a copy of w per path
         w = w.view(w.shape[0], n_paths, c).unbind(1)
-        out = []
-        for p, k in enumerate(self.order):
-            path = self.paths[k]
-            m = couple_edge(path, xj[path.l1], sh[path.l2], w[p],
-                            getattr(self, f"coeff{k}", None))
-            # in place: an out-of-place index_add would copy the whole (A, 2 l3 + 1, C) sum
-            # for every block, time quadratic in the system size
-            total = m.new_zeros(n_atoms, m.shape[1], c) if pooled is None else pooled[p]
-            out.append(total.index_add_(0, i, m))
-        return out
+        return [couple_edge(self.paths[k], xj[self.paths[k].l1], sh[self.paths[k].l2], w[p],
+                            getattr(self, f"coeff{k}", None)) for p, k in enumerate(self.order)]
