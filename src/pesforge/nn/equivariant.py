@@ -35,6 +35,22 @@ EDGE_BLOCK = 8192
 RECOMPUTE_EDGES = 2**21
 
 
+class _AddRows(torch.autograd.Function):
+    """total.index_add_(0, index, source) whose backward keeps only the index (autograd's own
+    index_add keeps ``source`` too: for edge blocks, every block's messages)."""
+
+    @staticmethod
+    def forward(ctx, total, index, source):
+        ctx.save_for_backward(index)
+        ctx.mark_dirty(total)
+        return total.index_add_(0, index, source)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        return grad, None, grad.index_select(0, index)
+
+
 def _compiling() -> bool:
     is_compiling = getattr(torch.compiler, "is_compiling", None)  # torch >= 2.3
     return bool(is_compiling and is_compiling())
@@ -307,7 +323,7 @@ class EquivariantInteraction(nn.Module):
                 if pooled is None:
                     pooled = [m.new_zeros(n_atoms, m.shape[1], c) for m in messages]
                 for total, m in zip(pooled, messages):
-                    total.index_add_(0, edge_index[0, part], m)
+                    _AddRows.apply(total, edge_index[0, part], m)
         groups: list[list[torch.Tensor]] = [[] for _ in range(self.lmax + 1)]
         for p, k in enumerate(self.order):
             groups[self.paths[k].l3].append(pooled[p])
