@@ -19,41 +19,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-# e3nn 0.4.4 (pinned by mace-torch) torch.load()s its own packaged constants.pt, which the
-# weights_only default of torch >= 2.6 refuses; these are files of the installed package.
+# e3nn 0.4.4 (pinned by mace-torch) reads its own packaged constants.pt with torch's loader,
+# whose weights_only default (torch >= 2.6) refuses it; a file of the installed package.
 os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from systems import aspirin, ethanol_box  # noqa: E402
+from timing import time_calls  # noqa: E402
 
 ELEMENTS = [1, 6, 8]
-
-
-def time_calls(calc, atoms, repeats: int) -> tuple[float, float]:
-    """Median wall and median process-CPU seconds of one energy+forces call (a slightly moved
-    geometry each call, so nothing is cached; the first call is a warm-up). With one thread on
-    a shared machine the CPU time is the steadier estimate of the unloaded wall time.
-    (The same function is in speed.py, which runs in the other environment.)"""
-    atoms = atoms.copy()
-    atoms.calc = calc
-    rng = np.random.default_rng(0)
-    wall, cpu = [], []
-    for _ in range(repeats + 1):
-        atoms.positions += rng.normal(scale=1e-3, size=atoms.positions.shape)
-        w, c = time.perf_counter(), time.process_time()
-        atoms.get_potential_energy()
-        atoms.get_forces()
-        wall.append(time.perf_counter() - w)
-        cpu.append(time.process_time() - c)
-    return statistics.median(wall[1:]), statistics.median(cpu[1:])
 
 
 def mace_calculator(args):

@@ -29,12 +29,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 from systems import aspirin, ethanol_box  # noqa: E402
+from timing import time_calls  # noqa: E402
 
 from pesforge.interfaces import Calculator  # noqa: E402
 from pesforge.models import EquivariantPotential, PaiNN  # noqa: E402
@@ -42,24 +42,6 @@ from pesforge.models import EquivariantPotential, PaiNN  # noqa: E402
 ELEMENTS = [1, 6, 8]
 PEER_PYTHON = HERE.parent / ".venv-peers" / "bin" / "python"
 SYSTEMS = ("aspirin", "ethanol_box")
-
-
-def time_calls(calc, atoms, repeats: int) -> tuple[float, float]:
-    """Median wall and median process-CPU seconds of one energy+forces call (a slightly moved
-    geometry each call, so nothing is cached; the first call is a warm-up). Same as
-    peer_speed.time_calls, which runs in the peers' environment."""
-    atoms = atoms.copy()
-    atoms.calc = calc
-    rng = np.random.default_rng(0)
-    wall, cpu = [], []
-    for _ in range(repeats + 1):
-        atoms.positions += rng.normal(scale=1e-3, size=atoms.positions.shape)
-        w, c = time.perf_counter(), time.process_time()
-        atoms.get_potential_energy()
-        atoms.get_forces()
-        wall.append(time.perf_counter() - w)
-        cpu.append(time.process_time() - c)
-    return statistics.median(wall[1:]), statistics.median(cpu[1:])
 
 
 def systems(args):

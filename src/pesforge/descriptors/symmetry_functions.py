@@ -24,7 +24,6 @@ import torch
 from torch import nn
 
 from pesforge.data import keys as K
-from pesforge.descriptors import rows as row_layouts
 from pesforge.descriptors.kernels import (
     angular_part,
     exp_floor,
@@ -32,7 +31,7 @@ from pesforge.descriptors.kernels import (
     outer_scatter,
     row_sum,
 )
-from pesforge.descriptors.rows import Rows
+from pesforge.descriptors.rows import SPARSE_MIN_ITEMS, Rows
 from pesforge.neighbors import edge_vectors
 from pesforge.neighbors.triplets import triplets
 from pesforge.physics.cutoffs import cosine_cutoff
@@ -240,7 +239,7 @@ class SymmetryFunctions(nn.Module):
         p, n_el = self.parameters_, self.n_elements
         eta, shift = self.radial_eta.to(r.dtype), self.radial_shift.to(r.dtype)
         slot = i * n_el + species[j]
-        if len(r) < row_layouts.SPARSE_MIN_ITEMS:
+        if len(r) < SPARSE_MIN_ITEMS:
             return row_sum(g2(r, eta, shift, p.radial_cutoff), Rows(slot, n_centres * n_el))
         local = j - lo
         in_block = (local >= 0) & (local < n_centres)

@@ -38,6 +38,8 @@ class SkinNeighborList:
         self.ref_positions: torch.Tensor | None = None
         self.ref_cell: torch.Tensor | None = None
         self._excess: torch.Tensor | None = None  # (E,) |r_ij| - cutoff at the build
+        self._abs_excess: torch.Tensor | None = None
+        self._ref_offsets: torch.Tensor | None = None  # (E, 3) lattice offsets at the build, Å
 
     def needs_rebuild(self, positions: torch.Tensor, cell: torch.Tensor, pbc: torch.Tensor,
                       system: torch.Tensor) -> bool:

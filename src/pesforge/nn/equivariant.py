@@ -26,6 +26,7 @@ from torch.utils.checkpoint import checkpoint
 
 from pesforge.nn.equivariant_ops import (classify, couple_channelwise, couple_edge, coupling,
                                          natural_paths, sorted_by_output)
+from pesforge.nn.scatter import add_rows_
 
 
 #: Edges per block in the convolution (see :meth:`EquivariantInteraction.convolve`).
@@ -33,22 +34,6 @@ EDGE_BLOCK = 8192
 #: Above this many edges (~4 x 10^4 atoms at liquid density, r_c = 5 Å) the blocks' messages are
 #: recomputed in the backward: slower, but the blocks' per-edge intermediates are not kept.
 RECOMPUTE_EDGES = 2**21
-
-
-class _AddRows(torch.autograd.Function):
-    """total.index_add_(0, index, source) whose backward keeps only the index (autograd's own
-    index_add keeps ``source`` too: for edge blocks, every block's messages)."""
-
-    @staticmethod
-    def forward(ctx, total, index, source):
-        ctx.save_for_backward(index)
-        ctx.mark_dirty(total)
-        return total.index_add_(0, index, source)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (index,) = ctx.saved_tensors
-        return grad, None, grad.index_select(0, index)
 
 
 def _compiling() -> bool:
@@ -323,7 +308,7 @@ class EquivariantInteraction(nn.Module):
                 if pooled is None:
                     pooled = [m.new_zeros(n_atoms, m.shape[1], c) for m in messages]
                 for total, m in zip(pooled, messages):
-                    _AddRows.apply(total, edge_index[0, part], m)
+                    add_rows_(total, edge_index[0, part], m)
         groups: list[list[torch.Tensor]] = [[] for _ in range(self.lmax + 1)]
         for p, k in enumerate(self.order):
             groups[self.paths[k].l3].append(pooled[p])

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from pesforge.nn.mlp import ACTIVATIONS
+from pesforge.nn.scatter import add_rows_
 
 #: Added under the square root of vector norms so that their gradient is finite at v = 0.
 NORM_EPS = 1e-8
@@ -51,15 +52,13 @@ class PaiNNMessage(nn.Module):
         if n_edges <= block:
             i, ds, dv = self._messages(phi, v, radial, envelope, unit, edge_index)
             return s.index_add(0, i, ds), v.index_add(0, i, dv)
-        # sums in place on copies: an out-of-place index_add per block would copy the whole
-        # (A, F) and (A, 3, F) sums for every block, time quadratic in the system size
-        s_out, v_out = s.clone(), v.clone()
+        s_out, v_out = s.clone(), v.clone()  # summed in place (add_rows_)
         for start in range(0, n_edges, block):
             part = slice(start, start + block)
             i, ds, dv = self._messages(phi, v, radial[part], envelope[part], unit[part],
                                        edge_index[:, part])
-            s_out.index_add_(0, i, ds)
-            v_out.index_add_(0, i, dv)
+            add_rows_(s_out, i, ds)
+            add_rows_(v_out, i, dv)
         return s_out, v_out
 
     def _messages(self, phi, v, radial, envelope, unit, edge_index):
