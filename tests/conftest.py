@@ -1,5 +1,10 @@
+import os
+
 import pytest
 import torch
+
+#: torch threads in every test (a test may change them): OMP_NUM_THREADS, else 2
+THREADS = int(os.environ.get("OMP_NUM_THREADS") or 2)
 
 
 def pytest_addoption(parser):
@@ -17,5 +22,5 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _threads():
-    torch.set_num_threads(2)
+    torch.set_num_threads(THREADS)
     yield

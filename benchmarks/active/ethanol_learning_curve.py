@@ -38,6 +38,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--n-test", type=int, default=1000, help="test_01 frames scored")
     p.add_argument("--workers", type=int, default=1, help="Dask workers for labelling")
     p.add_argument("--steps", type=int, default=400, help="MD steps per trajectory")
+    p.add_argument("--starts", type=int, default=2, help="trajectories per temperature and "
+                   "round: the first geometry and the most recently labelled frames")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--strategy", choices=["farthest_point", "clusters"],
                    default="farthest_point", help="how a batch is spread (select.strategy)")
@@ -92,7 +94,7 @@ def main() -> None:
         "seed": args.seed, "committee": committee_settings(args),
         "explore": {"temperatures": args.temperatures, "n_steps": args.steps,
                     "timestep": 0.5, "sample_every": 10, "uncertainty_ceiling": 2.0,
-                    "n_starts": 2},
+                    "n_starts": args.starts},
         "select": {"threshold": 0.02, "batch_size": args.batch_size,
                    "strategy": args.strategy},
         "labeling": {"cluster": "serial" if args.workers == 1 else "local",

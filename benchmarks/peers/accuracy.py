@@ -1,16 +1,30 @@
-"""Equal-budget accuracy: pesforge (painn, equivariant) vs mace-torch on rMD17 split 01.
+"""Equal-budget accuracy: pesforge (painn, equivariant) vs mace-torch and SchNetPack's PaiNN on
+rMD17 split 01.
 
-Usage (project venv; MACE runs as a subprocess in benchmarks/.venv-peers):
+Usage (project venv; the peer codes run as subprocesses in benchmarks/.venv-peers, made by
+benchmarks/peers/setup_env.sh):
     .venv/bin/python benchmarks/peers/accuracy.py --molecule ethanol --minutes 20
-        [--codes painn,equivariant,mace] [--n-train 950 --n-val 50 --n-test 1000]
+        [--codes painn,equivariant,mace,schnetpack] [--n-train 950 --n-val 50 --n-test 1000]
         [--threads 2] [--out benchmarks/results_peers]
+
+Codes (``--codes``, comma-separated):
+    painn, equivariant  pesforge's models of that name, trained in this process (float32,
+                        cutoff 5 Å);
+    mace                mace-torch's mace_run_train, MACE-small-like (64x0e, r = 5 Å,
+                        correlation 3, 2 interactions);
+    schnetpack          SchNetPack 2.0.4 PaiNN (128 features, 3 interactions, cutoff 5 Å) with
+                        SchNetPack's MD17 recipe, by benchmarks/peers/schnetpack_train.py.
 
 Every code gets the same data (the first n_train + n_val frames of rMD17 split 01's train file,
 n_val of them for validation; the first n_test frames of the test file) and the same wall-clock
-training budget. pesforge stops by its own ``max_minutes``; mace_run_train has no time budget,
-so it runs under a timeout and is then restarted from its latest checkpoint with
-``--max_num_epochs`` equal to that checkpoint's epoch, which only evaluates and saves.
-Prints force and energy MAE on the test frames for each code and the pesforge / MACE ratios.
+training budget. The validation frames are a random draw, the same in every code: pesforge's
+split (seed 0), which MACE's ``--valid_fraction`` with ``--seed 0`` reproduces and which is
+passed to SchNetPack as a list of indices. pesforge stops by its own ``max_minutes`` and the
+SchNetPack driver by its own deadline; mace_run_train has no time budget, so it runs under a
+timeout and is then restarted from its latest checkpoint with ``--max_num_epochs`` equal to that
+checkpoint's epoch, which only evaluates and saves.
+Prints force and energy MAE on the test frames for each code (meV/Å; meV per structure, MACE
+meV/atom) and the force MAE ratios against MACE and, for pesforge, against SchNetPack.
 For a smoke run: --minutes 1 --n-train 40 --n-val 10 --n-test 50.
 """
 
@@ -59,16 +73,22 @@ def write_subsets(molecule: str, n_train: int, n_val: int, n_test: int, folder: 
     return paths
 
 
-def run_pesforge(name: str, paths: dict, args, folder: Path) -> dict:
-    from pesforge.training import load_config, train
+def _pesforge_config(name: str, paths: dict, args, folder: Path):
+    from pesforge.training import load_config
 
     overrides = {"data.train_file": paths["train"][0], "data.test_file": paths["test"][0],
                  "data.n_validation": args.n_val, "model.name": name, "model.cutoff": 5.0,
                  "model.dtype": "float32", "max_minutes": args.minutes,
                  "optimizer.batch_size": 8 if name == "painn" else 4, "optimizer.lr": 5e-3,
                  "optimizer.scheduler.patience": 5, "output": str(folder / name)}
+    return load_config(None, overrides)
+
+
+def run_pesforge(name: str, paths: dict, args, folder: Path) -> dict:
+    from pesforge.training import train
+
     start = time.perf_counter()
-    result = train(load_config(None, overrides), progress=False)
+    result = train(_pesforge_config(name, paths, args, folder), progress=False)
     test = result.metrics.get("test", {})
     return {"code": f"pesforge-{name}", "epochs": len(result.history),
             "minutes": (time.perf_counter() - start) / 60,
@@ -99,7 +119,7 @@ def run_mace(paths: dict, args, folder: Path) -> dict:
     start = time.perf_counter()
     try:
         subprocess.run(_mace_args(paths, args, folder, 100000), env=env, cwd=folder,
-                       timeout=args.minutes * 60, capture_output=True)
+                       timeout=args.minutes * 60, capture_output=True, check=False)
     except subprocess.TimeoutExpired:
         pass
     minutes = (time.perf_counter() - start) / 60
@@ -109,10 +129,49 @@ def run_mace(paths: dict, args, folder: Path) -> dict:
         return {"code": "mace", "minutes": minutes, "note": "no checkpoint within the budget"}
     last = max(epochs)
     proc = subprocess.run(_mace_args(paths, args, folder, last), env=env, cwd=folder,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     log = "\n".join(p.read_text() for p in sorted((folder / "logs").glob("*.log")))
     table = _last_test_row(log + proc.stdout + proc.stderr)
     return {"code": "mace", "epochs": last + 1, "minutes": minutes, **table}
+
+
+def validation_indices(paths: dict, args, folder: Path) -> list[int]:
+    """0-based indices, in the train file, of the frames pesforge validates on: a random draw
+    of n_val frames from the run's seed (``pesforge.training.prepare.split``, as in
+    ``load_training_data``)."""
+    from pesforge.training.prepare import split
+
+    config = _pesforge_config("painn", paths, args, folder)
+    seed = config.seed if config.data.split_seed is None else config.data.split_seed
+    return [int(i) for i in split(args.n_train + args.n_val, config.data, seed)[1]]
+
+
+def run_schnetpack(paths: dict, args, folder: Path) -> dict:
+    """SchNetPack PaiNN (schnetpack_train.py in the peers venv) on pesforge's validation frames;
+    the driver stops at the budget itself, the timeout here only guards against a hang."""
+    import os
+
+    folder.mkdir(parents=True, exist_ok=True)
+    val = folder / "validation_indices.json"
+    val.write_text(json.dumps(validation_indices(paths, args, folder)))
+    command = [str(PEER / "python"), str(HERE / "schnetpack_train.py"),
+               "--train", paths["train"][1], "--test", paths["test"][1],
+               "--val-indices", str(val), "--minutes", str(args.minutes),
+               "--threads", str(args.threads), "--work-dir", str(folder)]
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(command, env=env, cwd=folder, capture_output=True, text=True,
+                              timeout=args.minutes * 60 + 600, check=False)
+    except subprocess.TimeoutExpired:
+        return {"code": "schnetpack-painn", "minutes": (time.perf_counter() - start) / 60,
+                "note": "timed out"}
+    (folder / "schnetpack.log").write_text(proc.stdout + proc.stderr)
+    rows = [line for line in proc.stdout.splitlines() if line.startswith('{"code"')]
+    if proc.returncode or not rows:
+        return {"code": "schnetpack-painn", "minutes": (time.perf_counter() - start) / 60,
+                "note": f"exit {proc.returncode}, see {folder / 'schnetpack.log'}"}
+    return json.loads(rows[-1])
 
 
 def _last_test_row(text: str) -> dict:
@@ -145,19 +204,37 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     out = Path(args.out) / f"{args.molecule}_{time.strftime('%Y%m%d-%H%M%S')}"
     paths = write_subsets(args.molecule, args.n_train, args.n_val, args.n_test, out / "data")
+    runners = {"mace": lambda: run_mace(paths, args, out / "mace"),
+               "schnetpack": lambda: run_schnetpack(paths, args, out / "schnetpack")}
     rows = []
     for code in args.codes.split(","):
-        row = run_mace(paths, args, out / "mace") if code == "mace" else \
-            run_pesforge(code, paths, args, out)
+        row = runners[code]() if code in runners else run_pesforge(code, paths, args, out)
         rows.append(row)
         print(json.dumps(row), flush=True)
     (out / "summary.json").write_text(json.dumps(rows, indent=1))
-    mace = next((r for r in rows if r["code"] == "mace" and r.get("force_mae_meV_per_A")), None)
+    _print_ratios(rows)
+
+
+def _print_ratios(rows: list[dict]) -> None:
+    """Force MAE ratios of every other code / MACE and of pesforge / SchNetPack (with the
+    energy MAE ratio too: both report meV per structure)."""
+    def found(code):
+        return next((r for r in rows if r["code"] == code and r.get("force_mae_meV_per_A")),
+                    None)
+
+    mace, spk = found("mace"), found("schnetpack-painn")
     for row in rows:
-        if mace and row is not mace and row.get("force_mae_meV_per_A"):
+        if not row.get("force_mae_meV_per_A"):
+            continue
+        if mace and row is not mace:
             print(f"force MAE ratio {row['code']} / mace: "
                   f"{row['force_mae_meV_per_A'] / mace['force_mae_meV_per_A']:.2f}")
-
+        if spk and row["code"].startswith("pesforge-"):
+            energy = ""
+            if row.get("energy_mae_meV") and spk.get("energy_mae_meV"):
+                energy = f", energy {row['energy_mae_meV'] / spk['energy_mae_meV']:.2f}"
+            print(f"MAE ratio {row['code']} / schnetpack-painn: force "
+                  f"{row['force_mae_meV_per_A'] / spk['force_mae_meV_per_A']:.2f}{energy}")
 
 if __name__ == "__main__":
     sys.exit(main())

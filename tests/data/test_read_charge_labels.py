@@ -91,6 +91,18 @@ def test_total_charge_reaches_the_batch(tmp_path):
     np.testing.assert_array_equal(batch[K.REF_CHARGES][3:6].numpy(), original[1].charges)
 
 
+def test_net_charge_of_an_atoms_object_reaches_the_frame():
+    """A calculator builds frames with from_atoms: the net charge must not be dropped."""
+    ion = Frame(numbers=[8, 1, 1, 1], positions=np.vstack([WATER, [[0.3, -0.9, 0.0]]]),
+                total_charge=1.0)
+    assert Frame.from_atoms(ion.to_atoms()).total_charge == 1.0
+    atoms = Atoms("OH", positions=[[0, 0, 0], [0.97, 0, 0]])
+    assert Frame.from_atoms(atoms).total_charge is None
+    atoms.info["charge"] = -1  # ASE's convention (xtb, tblite, FAIRChem calculators)
+    assert Frame.from_atoms(atoms).total_charge == -1.0
+    assert Frame.from_atoms(atoms, total_charge=0.0).total_charge == 0.0
+
+
 def test_bad_shapes_name_file_frame_and_field(tmp_path):
     path = tmp_path / "bad.npz"
     good = frames(2)

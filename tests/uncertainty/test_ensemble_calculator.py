@@ -37,3 +37,7 @@ def test_calculator_matches_native_path(trained, ethanol_files):
         atoms.get_stress()
     with pytest.raises(TypeError, match="Ensemble"):
         EnsembleCalculator(trained.ensemble.members[0])
+    # a loaded ensemble belongs to the calculator and is frozen; a given one is left alone
+    assert any(p.requires_grad for p in trained.ensemble.parameters())
+    loaded = EnsembleCalculator(trained.output).potential
+    assert not any(p.requires_grad for p in loaded.parameters())

@@ -195,7 +195,11 @@ class Frame:
                    source: str = "<memory>", charges=None, dipole=None,
                    total_charge=None) -> "Frame":
         """Build a frame from an :class:`ase.Atoms` and explicit labels (already in eV, Å,
-        e and e·Å)."""
+        e and e·Å). Without ``total_charge`` the net charge is read from ``atoms.info``
+        (``total_charge``, as :meth:`to_atoms` writes it, else ASE's ``charge``), so a charged
+        system reaching a calculator is not treated as neutral."""
+        if total_charge is None:
+            total_charge = atoms.info.get("total_charge", atoms.info.get("charge"))
         return cls(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell.array,
                    pbc=atoms.pbc, energy=energy, forces=forces, stress=stress,
                    level_of_theory=level_of_theory, source=source, info=dict(atoms.info),

@@ -29,8 +29,9 @@ class EnsembleCalculator(Calculator):
       members have a variance head.
 
     Args:
-        ensemble_or_path: an :class:`~pesforge.uncertainty.Ensemble`, its model file, or a
-            folder written by :func:`~pesforge.uncertainty.train_ensemble`.
+        ensemble_or_path: an :class:`~pesforge.uncertainty.Ensemble` (left as it is), its
+            model file, or a folder written by :func:`~pesforge.uncertainty.train_ensemble`
+            (then the calculator owns the ensemble and freezes its parameters).
         device, dtype, **kwargs: as for :class:`~pesforge.interfaces.Calculator`.
     """
 
@@ -45,7 +46,9 @@ class EnsembleCalculator(Calculator):
         if isinstance(ensemble_or_path, (str, os.PathLike)):
             from pesforge.uncertainty.training import load_ensemble
 
-            ensemble_or_path = load_ensemble(ensemble_or_path, device=device)
+            # the calculator owns a loaded ensemble: freeze it, as Calculator does a model
+            ensemble_or_path = load_ensemble(ensemble_or_path,
+                                             device=device).requires_grad_(False)
         if not isinstance(ensemble_or_path, Ensemble):
             raise TypeError(f"EnsembleCalculator needs a pesforge Ensemble or the path of one, "
                             f"not {type(ensemble_or_path).__name__}")
