@@ -1,12 +1,16 @@
 """Inference speed of a BPNN: ms per energy+forces call and how it scales with system size.
 
 Usage: python benchmarks/inference_speed.py [--threads 2] [--sizes 5,7,10,15,22] [--repeats 5]
+    [--compile]
 
 Prints, for aspirin (21 atoms, rMD17 geometry when ../shared/data is present, else ASE's) and
 liquid-density ethanol boxes of 1125 to 95832 atoms: the median wall time of one energy+forces
 evaluation (neighbour list included, as in an MD step without a skin), atom-steps/s, and the
 median CPU time of the process per call.
-Weights are random: speed does not depend on their values.
+Weights are random: speed does not depend on their values. ``--compile`` times the compiled
+inference path (``BPNN.compile_for_inference``); the untimed first call compiles. The process
+tunes glibc malloc as the pesforge CLI does (:func:`pesforge.runtime.tune_allocator`) unless
+``--no-allocator-tuning``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from systems import aspirin, ethanol_box  # noqa: E402
 from pesforge.data.batch import collate  # noqa: E402
 from pesforge.data.frame import Frame  # noqa: E402
 from pesforge.models import BPNN, compute  # noqa: E402
+from pesforge.runtime import tune_allocator  # noqa: E402
 
 
 def time_call(model, atoms, repeats: int) -> tuple[float, float]:
@@ -52,12 +57,20 @@ def main() -> None:
                         help="ethanol molecules per box side (5 -> 1125 atoms, 22 -> 95832)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-aspirin", action="store_true", help="skip the aspirin timing")
+    parser.add_argument("--compile", action="store_true",
+                        help="the compiled inference path (BPNN.compile_for_inference)")
+    parser.add_argument("--no-allocator-tuning", action="store_true",
+                        help="leave glibc malloc as it is (see pesforge.runtime)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    tuned = not args.no_allocator_tuning and tune_allocator()
     model = BPNN([1, 6, 8]).float().eval()
+    if args.compile:
+        model.compile_for_inference()
     print(f"BPNN default: {model.descriptor.n_features} features, hidden {model.hidden}, "
           f"cutoff {model.cutoff} Å (angular {model.descriptor.parameters_.angular_cutoff} Å), "
-          f"float32, {args.threads} threads")
+          f"float32, {args.threads} threads{', compiled' if args.compile else ''}"
+          f"{', allocator tuned' if tuned else ''}")
     if not args.no_aspirin:
         mol = aspirin()
         t, cpu = time_call(model, mol, max(args.repeats, 20))

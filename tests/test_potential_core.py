@@ -149,6 +149,29 @@ def test_compute_gives_derivatives_under_an_outer_no_grad():
     for key in (K.FORCES, K.STRESS):
         torch.testing.assert_close(got[key], want[key])
 
+def test_adopting_new_statistics_keeps_every_energy_force_and_stress():
+    """A warm start takes the new data's standardisation, energy scale and reference
+    energies; the BPNN re-expresses its weights so that nothing it predicts changes."""
+    model = small_bpnn(4.0, "g5", seed=3)
+    systems = T.fixtures.default_systems(ELEMENTS)
+    before = evaluate(model, systems)
+    other = small_bpnn(4.0, "g5", seed=4)
+    rattled = [a.copy() for a in systems]
+    for atoms in rattled:
+        atoms.rattle(stdev=0.2, seed=5)
+    other.fit_statistics([collate([Frame.from_atoms(a) for a in rattled], 4.0)],
+                         reference_energies=np.array([-13.0, -1020.0, -2050.0]),
+                         energy_scale=1.7)
+    assert not torch.allclose(other.feature_std, model.feature_std)
+    model.adopt_statistics(other.state_dict())
+    for key in ("feature_mean", "feature_std", "energy_scale", "reference_energies"):
+        assert torch.equal(getattr(model, key), getattr(other, key)), key
+    after = evaluate(model, systems)
+    for key in (K.ENERGY, K.FORCES, K.STRESS):
+        np.testing.assert_allclose(after[key].numpy(), before[key].numpy(), rtol=1e-10,
+                                   atol=1e-9, err_msg=key)
+
+
 # --- neighbour lists ----------------------------------------------------------------------------
 
 

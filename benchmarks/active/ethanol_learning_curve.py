@@ -35,6 +35,9 @@ def parse() -> argparse.Namespace:
     p.add_argument("--n-models", type=int, default=4)
     p.add_argument("--epochs", type=int, default=150, help="epochs per warm-started round")
     p.add_argument("--first-epochs", type=int, default=300)
+    p.add_argument("--cold", action="store_true", help="train every round's committee from "
+                   "scratch for --first-epochs (committee.warm_start: false), as the random "
+                   "baseline is trained")
     p.add_argument("--n-test", type=int, default=1000, help="test_01 frames scored")
     p.add_argument("--workers", type=int, default=1, help="Dask workers for labelling")
     p.add_argument("--steps", type=int, default=400, help="MD steps per trajectory")
@@ -56,7 +59,9 @@ def parse() -> argparse.Namespace:
 
 
 def committee_settings(args) -> dict:
-    return {"n_models": args.n_models, "max_epochs": args.epochs,
+    cold = getattr(args, "cold", False)
+    return {"n_models": args.n_models, "warm_start": not cold,
+            "max_epochs": args.first_epochs if cold else args.epochs,
             "first_max_epochs": args.first_epochs, "n_validation": 2,
             "model": {"cutoff": 5.0, "n_radial": 12, "n_angular_shells": 3,
                       "hidden": [64, 64], "dtype": "float64"},

@@ -4,11 +4,12 @@ import json
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from active_helpers import TINY_MODEL, cu_config
 
 from pesforge.active import ActiveLearningConfig, run_active_learning
-from pesforge.models.io import read_header
+from pesforge.models.io import load_model, read_header
 from pesforge.oracles import LabelStore
 from pesforge.training.config import ConfigError
 
@@ -37,6 +38,10 @@ def test_emt_cu_two_iterations(cu_file, tmp_path):
         assert (tmp_path / "run" / name).stat().st_size > 1000
     head = read_header(tmp_path / "run" / "iter_001" / "member_00" / "model.safetensors")
     assert head["extra"]["warm_start"] is True
+    # ... which keeps the last round's weights but this round's data statistics
+    first, second = (load_model(tmp_path / "run" / f"iter_00{i}" / "member_00" /
+                                "model.safetensors") for i in (0, 1))
+    assert not torch.equal(first.feature_std, second.feature_std)
     with pytest.raises(ConfigError, match="already holds"):
         run_active_learning(config, progress=False)
     changed = cu_config(cu_file, tmp_path / "run", **{"committee.n_models": 3})

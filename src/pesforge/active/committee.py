@@ -2,8 +2,11 @@
 
 Each member is trained by :mod:`pesforge.training`'s loop on the store's labelled frames
 (written to ``data.xyz``), with seed ``seed + k`` and one validation split shared by all
-members. With ``warm_start`` a member starts from the previous round's member (weights and
-descriptor statistics), so a round costs a few epochs instead of a full training. The result
+members. With ``warm_start`` a member starts from the previous round's member: its energies,
+re-expressed for the statistics of this round's data where the model can do that exactly
+(:meth:`~pesforge.models.Potential.adopt_statistics`; a BPNN's input standardisation fitted
+on the first round's few near-identical frames would otherwise stay for the whole campaign).
+A round then costs a few epochs instead of a full training. The result
 is a :class:`~pesforge.uncertainty.Ensemble` saved as ``ensemble.safetensors``.
 
 A member whose ``model.safetensors`` exists is reused, so a killed round resumes where it was;
@@ -56,11 +59,14 @@ def train_member(train_config, initial: dict[str, torch.Tensor] | None = None):
     run, resolved = loop._setup(train_config)
     warm = False
     if initial is not None:
+        fitted = {k: v.detach().clone() for k, v in run.model.state_dict().items()}
         try:
             run.model.load_state_dict(initial)
             warm = True
         except RuntimeError:  # another element set or architecture: start cold
             pass
+        else:  # the last round's energies, this round's data statistics
+            run.model.adopt_statistics(fitted)
         run.ema = EMA(run.model, train_config.optimizer.ema_decay or 0.0)
     state = loop._State()
     output = Path(train_config.output)

@@ -23,6 +23,14 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
                        "active learning, simulation, validation.")
 
 
+@app.callback()
+def _process_settings() -> None:
+    """Before every command: keep large freed blocks for reuse (:mod:`pesforge.runtime`)."""
+    from pesforge.runtime import tune_allocator
+
+    tune_allocator()
+
+
 @app.command("train")
 @friendly
 def train_command(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 
 from pesforge.descriptors.rows import Rows
+from pesforge.nn.compile import compiling
 
 #: Inputs of at least this many elements use :class:`_ExpFloor` (smaller: a plain clamp).
 EXP_FLOOR_FUNCTION_MIN = 32768
@@ -92,8 +93,8 @@ def exp_floor(x: torch.Tensor, floor: float) -> torch.Tensor:
     ones (:class:`_ExpFloor`, whose backward skips the clamp's mask); both are below
     exp(floor), i.e. nothing for a floor of -80.
     """
-    if x.numel() < EXP_FLOOR_FUNCTION_MIN:  # custom-Function overhead outweighs the saving
-        return torch.exp(x.clamp_min(floor))
+    if x.numel() < EXP_FLOOR_FUNCTION_MIN or compiling():  # the Function's overhead outweighs
+        return torch.exp(x.clamp_min(floor))             # the saving; compiled code fuses all
     return _ExpFloor.apply(x, floor)
 
 

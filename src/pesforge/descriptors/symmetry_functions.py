@@ -55,6 +55,36 @@ def g4_radial(r_ij: torch.Tensor, r_ik: torch.Tensor, r_jk: torch.Tensor, eta: t
     return exp_floor(-eta * (r_ij**2 + r_ik**2 + r_jk**2)[:, None], MIN_EXPONENT) * fc[:, None]
 
 
+def g5_triplet_terms(vectors: torch.Tensor, first: torch.Tensor, second: torch.Tensor,
+                     eta: torch.Tensor, r_s: torch.Tensor, r_cut: float, zetas: tuple,
+                     lambdas: tuple) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-triplet factors of G5 from the edges (E, 3) Å inside the angular cutoff and the
+    edge pairs ``first``, ``second`` (T,) of the triplets: the radial shells
+    g(r_ij) g(r_ik) (T, n_shells) and :func:`angular_part` of cos theta_ijk (T, Q).
+
+    Plain autograd operations: the kernel that :meth:`SymmetryFunctions.compile_for_inference`
+    compiles (the eager path computes the same factors with CSR gathers)."""
+    r = torch.linalg.norm(vectors, dim=1)
+    units = vectors / r[:, None]
+    shells = g2(r, eta, r_s, r_cut)
+    cos_theta = (units.index_select(0, first) * units.index_select(0, second)).sum(1)
+    return (shells.index_select(0, first) * shells.index_select(0, second),
+            angular_part(cos_theta, zetas, lambdas))
+
+
+def g4_triplet_terms(vectors: torch.Tensor, first: torch.Tensor, second: torch.Tensor,
+                     eta: torch.Tensor, r_s: torch.Tensor, r_cut: float, zetas: tuple,
+                     lambdas: tuple) -> tuple[torch.Tensor, torch.Tensor]:
+    """As :func:`g5_triplet_terms` for G4 (shells from r_ij, r_ik and r_jk; ``r_s`` unused)."""
+    r = torch.linalg.norm(vectors, dim=1)
+    units = vectors / r[:, None]
+    cos_theta = (units.index_select(0, first) * units.index_select(0, second)).sum(1)
+    r_jk = torch.linalg.norm(vectors.index_select(0, second) - vectors.index_select(0, first),
+                             dim=1)
+    shells = g4_radial(r.index_select(0, first), r.index_select(0, second), r_jk, eta, r_cut)
+    return shells, angular_part(cos_theta, zetas, lambdas)
+
+
 @dataclass
 class SymmetryFunctionParameters:
     """A G2 + G4/G5 parameter set. Lengths in Å, eta in 1/Å².
@@ -143,6 +173,17 @@ class SymmetryFunctions(nn.Module):
         self.n_angular = len(p.angular_eta) * len(p.zetas) * len(p.lambdas)
         self.n_features = n * self.n_radial + self.n_pairs * self.n_angular
         self.cutoff = float(p.radial_cutoff)
+        self._compiled_terms = None  # set by compile_for_inference
+
+    def compile_for_inference(self, **options) -> "SymmetryFunctions":
+        """Compute the per-triplet factors (:func:`g5_triplet_terms` / :func:`g4_triplet_terms`)
+        with ``torch.compile(dynamic=True, **options)``: one fused loop over the triplets
+        instead of a dozen passes, forward and backward (one compilation serves every system
+        size; the first call compiles). For energies, forces and stress; not for training on
+        forces (torch.compile does not support the double backward it needs). Returns self."""
+        kernel = g5_triplet_terms if self.parameters_.angular_kind == "g5" else g4_triplet_terms
+        self._compiled_terms = torch.compile(kernel, dynamic=True, **options)
+        return self
 
     def species(self, atomic_numbers: torch.Tensor) -> torch.Tensor:
         """Index of each atom's element in ``elements``; raises on unknown elements."""
@@ -204,26 +245,28 @@ class SymmetryFunctions(nn.Module):
         v_in = vectors.index_select(0, inside)
         neighbour_species = neighbour_species.index_select(0, inside)
         a, b = triplets(centre, n_centres)
-        units = v_in / r_in[:, None]
         eta, shift = self.angular_eta.to(dtype), self.angular_shift.to(dtype)
-        if p.angular_kind == "g5":
+        zetas, lambdas = tuple(map(float, p.zetas)), tuple(map(float, p.lambdas))
+        if self._compiled_terms is not None and len(a) > 1:
+            shells, angular = self._compiled_terms(v_in, a, b, eta, shift, p.angular_cutoff,
+                                                   zetas, lambdas)
+        elif p.angular_kind == "g5":
             # exp(-eta((r_ij-r_s)^2 + (r_ik-r_s)^2)) f_c f_c factorises into per-edge shells;
             # unit vectors and shells are gathered together (two gathers instead of four).
-            per_edge = torch.cat([units, g2(r_in, eta, shift, p.angular_cutoff)], dim=1)
+            per_edge = torch.cat([v_in / r_in[:, None], g2(r_in, eta, shift, p.angular_cutoff)],
+                                 dim=1)
             n_in = len(inside)
             products = gather(per_edge, Rows(a, n_in)) * gather(per_edge, Rows(b, n_in))
             unit_products, shells = products.split([3, shift.shape[0]], dim=1)
-            cos_theta = unit_products.sum(1)
+            angular = angular_part(unit_products.sum(1), zetas, lambdas)
         else:
-            cos_theta = (units.index_select(0, a) * units.index_select(0, b)).sum(1)
-            r_jk = torch.linalg.norm(v_in[b] - v_in[a], dim=1)
-            shells = g4_radial(r_in[a], r_in[b], r_jk, eta, p.angular_cutoff)
+            shells, angular = g4_triplet_terms(v_in, a, b, eta, shift, p.angular_cutoff,
+                                               zetas, lambdas)
         pair = (neighbour_species.index_select(0, a) * self.n_elements
                 + neighbour_species.index_select(0, b))
         slot = (centre.index_select(0, a) * self.n_pairs
                 + self.pair_of_species.view(-1).index_select(0, pair))
-        g_ang = 2.0 * outer_scatter(shells, angular_part(cos_theta, p.zetas, p.lambdas),
-                                    Rows(slot, n_centres * self.n_pairs))
+        g_ang = 2.0 * outer_scatter(shells, angular, Rows(slot, n_centres * self.n_pairs))
         return torch.cat([g_rad.reshape(n_centres, -1), g_ang.reshape(n_centres, -1)], dim=1)
 
     def _radial(self, r, i, j, shifts, species, lo: int, n_centres: int) -> torch.Tensor:

@@ -80,6 +80,14 @@ class BPNN(Potential):
         return torch.cat([self.energies_from_features(features, numbers[lo:hi])
                           for lo, hi, features in self.descriptor.blocks(batch)])
 
+    def compile_for_inference(self, **options) -> BPNN:
+        """Compile the per-triplet work of the symmetry functions with torch.compile (see
+        :meth:`~pesforge.descriptors.symmetry_functions.SymmetryFunctions.
+        compile_for_inference`): faster energies, forces and stress, the same values; not
+        for training on forces. Returns ``self``."""
+        self.descriptor.compile_for_inference(**options)
+        return self
+
     def features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Symmetry functions (A, F): fixed, parameter-free functions of the geometry."""
         return self.descriptor(batch)
@@ -91,6 +99,30 @@ class BPNN(Potential):
         nn_out = self.networks(features, species, self.feature_mean, self.feature_std)
         learned = self.energy_scale * nn_out.squeeze(1) + self.shift[species]
         return self.reference_energies[species] + learned.to(torch.float64)
+
+    @torch.no_grad()
+    def adopt_statistics(self, state: dict[str, torch.Tensor]) -> None:
+        """See :meth:`Potential.adopt_statistics`. With standardised inputs (x - m) / s, the
+        first layer W, b becomes W s' / s, b + W (m' - m) / s; the last layer is scaled by
+        the ratio of the energy scales, and the per-element shift absorbs the change of the
+        reference energies."""
+        mean = state["feature_mean"].to(self.feature_mean)
+        std = state["feature_std"].to(self.feature_std)
+        for s, net in enumerate(self.networks.nets):
+            first = net[0]
+            scaled = first.weight / self.feature_std[s]
+            first.bias += scaled @ (mean[s] - self.feature_mean[s])
+            first.weight.copy_(scaled * std[s])
+        scale = state["energy_scale"].to(self.energy_scale)
+        for net in self.networks.nets:
+            net[-1].weight.mul_(self.energy_scale / scale)
+            net[-1].bias.mul_(self.energy_scale / scale)
+        reference = state["reference_energies"].to(self.reference_energies)
+        self.shift += (self.reference_energies - reference).to(self.shift.dtype)
+        self.feature_mean.copy_(mean)
+        self.feature_std.copy_(std)
+        self.energy_scale.copy_(scale)
+        self.reference_energies.copy_(reference)
 
     @torch.no_grad()
     def fit_statistics(self, batches, reference_energies: np.ndarray | None = None,

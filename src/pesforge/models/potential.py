@@ -65,6 +65,12 @@ class Potential(nn.Module):
                 return b.dtype
         return torch.get_default_dtype()
 
+    def adopt_statistics(self, state: dict[str, torch.Tensor]) -> None:
+        """Warm starts on new data: take the data statistics (input standardisation, energy
+        scale, reference energies) from ``state``, a state dict of the same architecture fitted
+        on the new data, and re-express the weights so that every energy stays the same.
+        Models without an exact re-expression keep their own statistics (this default)."""
+
     def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
         """Fail early, naming the keys, when a batch lacks what this potential reads."""
         missing = [k for k in self.reads if k not in batch]

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from pesforge.nn.compile import compiling
 from pesforge.nn.equivariant_ops import (classify, couple_channelwise, couple_edge, coupling,
                                          natural_paths, sorted_by_output)
 from pesforge.nn.scatter import add_rows_
@@ -36,18 +37,13 @@ EDGE_BLOCK = 8192
 RECOMPUTE_EDGES = 2**21
 
 
-def _compiling() -> bool:
-    is_compiling = getattr(torch.compiler, "is_compiling", None)  # torch >= 2.3
-    return bool(is_compiling and is_compiling())
-
-
 def frozen_cache(module: nn.Module, name: str, inputs: list[torch.Tensor], compute):
     """``compute()``, remembered on ``module`` while none of ``inputs`` requires grad (frozen
     parameters, as in an ASE calculator) and all are the same tensors, unchanged (storage,
     dtype, device and in-place version); otherwise computed afresh, keeping the autograd graph
     to the inputs. Saves the per-call reshaping and scaling of weights in small systems.
     The cache holds the inputs themselves, so a new tensor can never pass for a cached one."""
-    if _compiling() or any(t.requires_grad for t in inputs):
+    if compiling() or any(t.requires_grad for t in inputs):
         return compute()
     key = [(t, t.data_ptr(), t.dtype, t.device, t._version) for t in inputs]
     cache = module.__dict__.setdefault("_frozen", {})
