@@ -5,7 +5,7 @@ on the CPU allocates its tensors with ``malloc``; glibc serves blocks above its 
 with fresh ``mmap`` pages and trims the heap top after frees, so a model that allocates
 megabyte-sized intermediates every call (the per-triplet terms of the symmetry functions,
 per-edge messages) pays a page fault per 4 KiB page on every call. With the blocks kept, an
-energy+forces call on a 1 125-atom ethanol box takes ~10-20 % less time (docs/benchmarks.md).
+energy+forces call on a 1 125-atom ethanol box took 5-20 % less time here (docs/benchmarks.md).
 The cost: the process keeps its peak heap instead of returning it to the system.
 
 The ``pesforge`` command line calls it for every command; scripts and ASE users call it once.
