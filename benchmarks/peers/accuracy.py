@@ -6,6 +6,7 @@ benchmarks/peers/setup_env.sh):
     .venv/bin/python benchmarks/peers/accuracy.py --molecule ethanol --minutes 20
         [--codes painn,equivariant,mace,schnetpack] [--n-train 950 --n-val 50 --n-test 1000]
         [--threads 2] [--out benchmarks/results_peers]
+        [--lr 5e-3 --batch-size N --patience 5]   (pesforge codes' optimiser)
 
 Codes (``--codes``, comma-separated):
     painn, equivariant  pesforge's models of that name, trained in this process (float32,
@@ -79,8 +80,9 @@ def _pesforge_config(name: str, paths: dict, args, folder: Path):
     overrides = {"data.train_file": paths["train"][0], "data.test_file": paths["test"][0],
                  "data.n_validation": args.n_val, "model.name": name, "model.cutoff": 5.0,
                  "model.dtype": "float32", "max_minutes": args.minutes,
-                 "optimizer.batch_size": 8 if name == "painn" else 4, "optimizer.lr": 5e-3,
-                 "optimizer.scheduler.patience": 5, "output": str(folder / name)}
+                 "optimizer.batch_size": args.batch_size or (8 if name == "painn" else 4),
+                 "optimizer.lr": args.lr, "optimizer.scheduler.patience": args.patience,
+                 "output": str(folder / name)}
     return load_config(None, overrides)
 
 
@@ -197,6 +199,11 @@ def main() -> None:
     parser.add_argument("--n-val", type=int, default=50)
     parser.add_argument("--n-test", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--lr", type=float, default=5e-3, help="pesforge codes' learning rate")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="pesforge codes' batch size (default: painn 8, equivariant 4)")
+    parser.add_argument("--patience", type=int, default=5,
+                        help="pesforge codes' plateau-schedule patience, epochs")
     parser.add_argument("--out", default=str(HERE.parent / "results_peers"))
     args = parser.parse_args()
     import torch

@@ -55,6 +55,14 @@ def g4_radial(r_ij: torch.Tensor, r_ik: torch.Tensor, r_jk: torch.Tensor, eta: t
     return exp_floor(-eta * (r_ij**2 + r_ik**2 + r_jk**2)[:, None], MIN_EXPONENT) * fc[:, None]
 
 
+def _lengths_and_cosines(vectors: torch.Tensor, first: torch.Tensor,
+                         second: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """|r| (E,) of the edges and cos theta (T,) between the edges of each triplet."""
+    r = torch.linalg.norm(vectors, dim=1)
+    units = vectors / r[:, None]
+    return r, (units.index_select(0, first) * units.index_select(0, second)).sum(1)
+
+
 def g5_triplet_terms(vectors: torch.Tensor, first: torch.Tensor, second: torch.Tensor,
                      eta: torch.Tensor, r_s: torch.Tensor, r_cut: float, zetas: tuple,
                      lambdas: tuple) -> tuple[torch.Tensor, torch.Tensor]:
@@ -64,10 +72,8 @@ def g5_triplet_terms(vectors: torch.Tensor, first: torch.Tensor, second: torch.T
 
     Plain autograd operations: the kernel that :meth:`SymmetryFunctions.compile_for_inference`
     compiles (the eager path computes the same factors with CSR gathers)."""
-    r = torch.linalg.norm(vectors, dim=1)
-    units = vectors / r[:, None]
+    r, cos_theta = _lengths_and_cosines(vectors, first, second)
     shells = g2(r, eta, r_s, r_cut)
-    cos_theta = (units.index_select(0, first) * units.index_select(0, second)).sum(1)
     return (shells.index_select(0, first) * shells.index_select(0, second),
             angular_part(cos_theta, zetas, lambdas))
 
@@ -76,9 +82,7 @@ def g4_triplet_terms(vectors: torch.Tensor, first: torch.Tensor, second: torch.T
                      eta: torch.Tensor, r_s: torch.Tensor, r_cut: float, zetas: tuple,
                      lambdas: tuple) -> tuple[torch.Tensor, torch.Tensor]:
     """As :func:`g5_triplet_terms` for G4 (shells from r_ij, r_ik and r_jk; ``r_s`` unused)."""
-    r = torch.linalg.norm(vectors, dim=1)
-    units = vectors / r[:, None]
-    cos_theta = (units.index_select(0, first) * units.index_select(0, second)).sum(1)
+    r, cos_theta = _lengths_and_cosines(vectors, first, second)
     r_jk = torch.linalg.norm(vectors.index_select(0, second) - vectors.index_select(0, first),
                              dim=1)
     shells = g4_radial(r.index_select(0, first), r.index_select(0, second), r_jk, eta, r_cut)
