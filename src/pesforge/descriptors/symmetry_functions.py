@@ -245,7 +245,7 @@ class SymmetryFunctions(nn.Module):
         # index_select rather than []: its backward is an index_add, about 2x faster than
         # indexing's accumulating index_put for these gathers.
         inside = torch.nonzero(r.detach() < p.angular_cutoff).squeeze(1)
-        centre, r_in = i.index_select(0, inside), r.index_select(0, inside)
+        centre = i.index_select(0, inside)
         v_in = vectors.index_select(0, inside)
         neighbour_species = neighbour_species.index_select(0, inside)
         a, b = triplets(centre, n_centres)
@@ -257,6 +257,7 @@ class SymmetryFunctions(nn.Module):
         elif p.angular_kind == "g5":
             # exp(-eta((r_ij-r_s)^2 + (r_ik-r_s)^2)) f_c f_c factorises into per-edge shells;
             # unit vectors and shells are gathered together (two gathers instead of four).
+            r_in = r.index_select(0, inside)
             per_edge = torch.cat([v_in / r_in[:, None], g2(r_in, eta, shift, p.angular_cutoff)],
                                  dim=1)
             n_in = len(inside)

@@ -108,15 +108,14 @@ class BPNN(Potential):
         reference energies."""
         mean = state["feature_mean"].to(self.feature_mean)
         std = state["feature_std"].to(self.feature_std)
+        scale = state["energy_scale"].to(self.energy_scale)
         for s, net in enumerate(self.networks.nets):
-            first = net[0]
+            first, last = net[0], net[-1]
             scaled = first.weight / self.feature_std[s]
             first.bias += scaled @ (mean[s] - self.feature_mean[s])
             first.weight.copy_(scaled * std[s])
-        scale = state["energy_scale"].to(self.energy_scale)
-        for net in self.networks.nets:
-            net[-1].weight.mul_(self.energy_scale / scale)
-            net[-1].bias.mul_(self.energy_scale / scale)
+            last.weight.mul_(self.energy_scale / scale)
+            last.bias.mul_(self.energy_scale / scale)
         reference = state["reference_energies"].to(self.reference_energies)
         self.shift += (self.reference_energies - reference).to(self.shift.dtype)
         self.feature_mean.copy_(mean)
