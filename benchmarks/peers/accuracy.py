@@ -7,6 +7,7 @@ benchmarks/peers/setup_env.sh):
         [--codes painn,equivariant,mace,schnetpack] [--n-train 950 --n-val 50 --n-test 1000]
         [--threads 2] [--out benchmarks/results_peers]
         [--lr 5e-3 --batch-size N --patience 5]   (pesforge codes' optimiser)
+        [--set model.painn.n_radial=8 ...]          (any further pesforge config override)
 
 Codes (``--codes``, comma-separated):
     painn, equivariant  pesforge's models of that name, trained in this process (float32,
@@ -40,6 +41,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 HERE = Path(__file__).resolve().parent
 PEER = HERE.parent / ".venv-peers" / "bin"
@@ -82,7 +84,10 @@ def _pesforge_config(name: str, paths: dict, args, folder: Path):
                  "model.dtype": "float32", "max_minutes": args.minutes,
                  "optimizer.batch_size": args.batch_size or (8 if name == "painn" else 4),
                  "optimizer.lr": args.lr, "optimizer.scheduler.patience": args.patience,
-                 "output": str(folder / name)}
+                 "seed": args.seed, "data.split_seed": 0, "output": str(folder / name)}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        overrides[key] = yaml.safe_load(value)
     return load_config(None, overrides)
 
 
@@ -159,7 +164,8 @@ def run_schnetpack(paths: dict, args, folder: Path) -> dict:
     command = [str(PEER / "python"), str(HERE / "schnetpack_train.py"),
                "--train", paths["train"][1], "--test", paths["test"][1],
                "--val-indices", str(val), "--minutes", str(args.minutes),
-               "--threads", str(args.threads), "--work-dir", str(folder)]
+               "--threads", str(args.threads), "--work-dir", str(folder),
+               "--seed", str(args.seed)]
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
     start = time.perf_counter()
     try:
@@ -204,6 +210,12 @@ def main() -> None:
                         help="pesforge codes' batch size (default: painn 8, equivariant 4)")
     parser.add_argument("--patience", type=int, default=5,
                         help="pesforge codes' plateau-schedule patience, epochs")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="initialisation seed of pesforge's and SchNetPack's models (the "
+                        "validation split stays seed 0's, MACE's)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="further pesforge config override, e.g. model.painn.n_radial=8 "
+                             "(repeatable; VALUE is read as YAML)")
     parser.add_argument("--out", default=str(HERE.parent / "results_peers"))
     args = parser.parse_args()
     import torch

@@ -1,4 +1,5 @@
 import json
+import math
 
 import numpy as np
 import pytest
@@ -165,6 +166,34 @@ def test_plateau_schedule_and_early_stopping(ethanol_files, tiny, tmp_path, monk
     assert [h["lr"] for h in result.history] == [5e-3, 2.5e-3, 1.25e-3]
     resolved = json.loads((tmp_path / "run" / "resolved.json").read_text())
     assert resolved["training"]["best_epoch"] == 1
+
+
+def test_cosine_schedule_anneals_to_min_lr_and_resumes(ethanol_files, tiny, tmp_path,
+                                                       monkeypatch):
+    train_file, _ = ethanol_files
+    overrides = {"optimizer.max_epochs": 4, "optimizer.scheduler.kind": "cosine",
+                 "optimizer.scheduler.min_lr": 1e-4}
+    config = load_config(None, tiny(train_file, output=str(tmp_path / "run"), **overrides))
+    result = loop.train(config, progress=False)
+    lrs = [h["lr"] for h in result.history]  # the rate after each epoch's step
+    expected = [1e-4 + (5e-3 - 1e-4) * 0.5 * (1 + math.cos(math.pi * k / 4)) for k in (1, 2, 3, 4)]
+    assert lrs == pytest.approx(expected, rel=1e-12)
+
+    killed = load_config(None, tiny(train_file, output=str(tmp_path / "killed"), **overrides))
+    real_save = loop.save_checkpoint
+
+    def save_then_die(path, state):
+        real_save(path, state)
+        if state["epoch"] == 2:
+            raise KeyboardInterrupt("killed after epoch 2")
+
+    monkeypatch.setattr(loop, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        loop.train(killed, progress=False)
+    monkeypatch.undo()
+    resumed = loop.train(killed, progress=False, resume=True)
+    assert [(h["lr"], h["val_loss"]) for h in resumed.history] == [
+        (h["lr"], h["val_loss"]) for h in result.history]
 
 
 def test_stress_labels_enter_the_loss(tmp_path, capsys):

@@ -213,9 +213,15 @@ class LossConfig(_Strict):
 
 
 class SchedulerConfig(_Strict):
-    """ReduceLROnPlateau on the validation loss: multiply the learning rate by ``factor``
-    after ``patience`` epochs without improvement, never below ``min_lr``."""
+    """The learning-rate schedule, by ``kind``:
 
+    ``plateau`` (ReduceLROnPlateau on the validation loss): multiply the learning rate by
+    ``factor`` after ``patience`` epochs without improvement, never below ``min_lr``;
+    ``cosine``: from ``optimizer.lr`` down to ``min_lr`` along half a cosine over
+    ``optimizer.max_epochs`` epochs (a fixed, annealed end point whatever the noise of the
+    validation loss; set ``max_epochs`` to the epochs the budget allows)."""
+
+    kind: Literal["plateau", "cosine"] = "plateau"
     factor: float = Field(0.5, gt=0.0, lt=1.0)
     patience: int = Field(10, ge=0)
     min_lr: float = Field(1e-6, ge=0.0)

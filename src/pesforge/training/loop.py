@@ -1,5 +1,6 @@
-"""The training loop: AdamW on the weighted loss, EMA weights, plateau schedule, early stopping,
-a time budget, and a checkpoint after every epoch from which a resumed run replays exactly.
+"""The training loop: AdamW on the weighted loss, EMA weights, a plateau or cosine learning-rate
+schedule, early stopping, a time budget, and a checkpoint after every epoch from which a
+resumed run replays exactly.
 
 Determinism: the model is initialised from ``torch.manual_seed(seed)``, the split is a function
 of the seed, and the batch order of epoch k is ``np.random.default_rng([seed, k]).permutation``.
@@ -70,7 +71,7 @@ class _Run:
     forces: bool
     stress: bool
     optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau
+    scheduler: torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau
     ema: EMA
     baseline: Potential | None = None
     charges: bool = False  # predict charges and dipoles for the charge/dipole loss terms
@@ -159,9 +160,13 @@ def _setup(config: TrainConfig) -> tuple[_Run, dict]:
     val_batches = sources[1].batches(config.optimizer.batch_size)
     opt = config.optimizer
     optimizer = torch.optim.AdamW(model.parameters(), lr=opt.lr, weight_decay=opt.weight_decay)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min", factor=opt.scheduler.factor, patience=opt.scheduler.patience,
-        min_lr=opt.scheduler.min_lr)
+    if opt.scheduler.kind == "cosine":
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=opt.max_epochs, eta_min=opt.scheduler.min_lr)
+    else:
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="min", factor=opt.scheduler.factor,
+            patience=opt.scheduler.patience, min_lr=opt.scheduler.min_lr)
     ema = EMA(model, opt.ema_decay or 0.0)
     run = _Run(config, model, data, sources[0], val_batches, weights, forces, stress,
                optimizer, scheduler, ema, baseline_model, charges)
@@ -217,7 +222,10 @@ def _fit(run: _Run, state: _State, checkpoint: Path, start_time: float, progress
                 reason = "time_budget"
                 break
             val_loss, components = _validate(run)
-            run.scheduler.step(val_loss)
+            if isinstance(run.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                run.scheduler.step(val_loss)
+            else:
+                run.scheduler.step()
             _record(run, state, epoch, train_loss, val_loss, components, time.monotonic() - tick)
             save_checkpoint(checkpoint, _snapshot(run, state))
             summary = f"train {train_loss:.4g}  val {val_loss:.4g}"
