@@ -13,10 +13,13 @@ from model_helpers import (ELEMENTS, assert_close_relative, orthogonal, perturb,
                        transformed)
 
 
-@pytest.fixture(scope="module")
-def painn():
+@pytest.fixture(scope="module", params=[("bessel", "polynomial"), ("gaussian", "cosine")],
+                ids=["bessel-polynomial", "gaussian-cosine"])
+def painn(request):
     torch.manual_seed(0)
-    model = PaiNN(ELEMENTS, cutoff=4.0, features=8, interactions=2, n_radial=6).double()
+    basis, envelope = request.param
+    model = PaiNN(ELEMENTS, cutoff=4.0, features=8, interactions=2, n_radial=6,
+                  radial_basis=basis, envelope=envelope).double()
     perturb(model)
     model.fit_statistics([], reference_energies=np.array([-13.6, -1030.0, -2040.0]),
                          energy_scale=0.5)

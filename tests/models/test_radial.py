@@ -1,4 +1,5 @@
-"""The radial kernels: Bessel basis and polynomial envelope against their closed forms."""
+"""The radial kernels: Bessel and Gaussian bases and the polynomial envelope against their closed
+forms."""
 
 import math
 
@@ -6,7 +7,7 @@ import pytest
 import torch
 
 from pesforge.physics.cutoffs import polynomial_envelope
-from pesforge.physics.radial import bessel_basis, radial_embedding
+from pesforge.physics.radial import bessel_basis, gaussian_basis, radial_embedding
 
 
 def test_envelope_is_one_at_origin_and_c2_smooth_at_cutoff():
@@ -44,3 +45,13 @@ def test_bessel_basis_closed_form_and_orthonormality():
     gram = torch.trapezoid(weighted[:, :, None] * weighted[:, None, :], r, dim=0)
     assert torch.allclose(gram, torch.eye(n, dtype=torch.float64), atol=1e-4)
     assert radial_embedding(r, r_cut, n)[-1].abs().max().item() < 1e-12
+
+
+def test_gaussian_basis_centres_and_widths():
+    r = torch.tensor([0.0, 1.25, 3.0], dtype=torch.float64)
+    values = gaussian_basis(r, 5.0, 5)  # centres 0, 1.25, ..., 5 Å; width 1.25 Å
+    assert values.shape == (3, 5)
+    assert values[0, 0] == 1.0 and values[1, 1] == 1.0
+    assert float(values[2, 2]) == pytest.approx(math.exp(-0.5 * (0.5 / 1.25) ** 2), rel=1e-14)
+    with pytest.raises(ValueError, match="n >= 2"):
+        gaussian_basis(r, 5.0, 1)

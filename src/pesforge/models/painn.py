@@ -2,7 +2,8 @@
 
 E = sum_i [ e0(Z_i) + scale * (MLP(s_i^T) + shift(Z_i)) ] where s_i^T are the scalar features
 after T message/update blocks (:mod:`pesforge.nn.painn`), the radial basis is Bessel x polynomial
-envelope (:func:`pesforge.physics.radial.radial_embedding`) and e0, scale come from training
+envelope (:func:`pesforge.physics.radial.radial_embedding`; SchNet's Gaussians times Behler's
+cosine cutoff with ``radial_basis="gaussian", envelope="cosine"``) and e0, scale come from training
 statistics as in BPNN (:mod:`pesforge.nn.energy`).
 
 K. T. Schütt, O. T. Unke, M. Gastegger, ICML 2021 (arXiv:2102.03150).
@@ -23,8 +24,7 @@ from pesforge.nn.embedding import SpeciesEmbedding, SpeciesIndex
 from pesforge.nn.energy import ElementEnergyHead
 from pesforge.nn.mlp import ACTIVATIONS, mlp
 from pesforge.nn.painn import PaiNNMessage, PaiNNUpdate
-from pesforge.physics.cutoffs import polynomial_envelope
-from pesforge.physics.radial import bessel_basis
+from pesforge.physics.radial import ENVELOPES, RADIAL_BASES
 
 
 @register("painn")
@@ -36,8 +36,10 @@ class PaiNN(Potential):
         cutoff: radial cutoff, Å.
         features: width F of the scalar and vector features.
         interactions: number of message + update blocks.
-        n_radial: number of Bessel functions.
+        n_radial: number of radial basis functions.
         envelope_p: order p of the polynomial envelope.
+        radial_basis: ``"bessel"`` (sin(k pi r / r_c) / r) or ``"gaussian"`` (SchNet's).
+        envelope: ``"polynomial"`` (order ``envelope_p``) or ``"cosine"`` (Behler's).
         activation: a smooth activation name (see :data:`pesforge.nn.mlp.ACTIVATIONS`).
     """
 
@@ -45,10 +47,15 @@ class PaiNN(Potential):
 
     def __init__(self, elements: Sequence[int], cutoff: float = 5.0, features: int = 128,
                  interactions: int = 3, n_radial: int = 20, envelope_p: int = 6,
-                 activation: str = "silu"):
+                 activation: str = "silu", radial_basis: str = "bessel",
+                 envelope: str = "polynomial"):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}")
+        if radial_basis not in RADIAL_BASES or envelope not in ENVELOPES:
+            raise ValueError(f"radial_basis must be one of {sorted(RADIAL_BASES)} and envelope "
+                             f"one of {sorted(ENVELOPES)}, got {radial_basis!r}, {envelope!r}")
+        self.radial_basis, self.envelope = radial_basis, envelope
         self.species = SpeciesIndex(elements)
         self.elements = self.species.elements
         self.cutoff = float(cutoff)
@@ -71,7 +78,8 @@ class PaiNN(Potential):
     def config(self):
         return {"elements": self.elements, "cutoff": self.cutoff, "features": self.features,
                 "interactions": self.interactions, "n_radial": self.n_radial,
-                "envelope_p": self.envelope_p, "activation": self.activation}
+                "envelope_p": self.envelope_p, "activation": self.activation,
+                "radial_basis": self.radial_basis, "envelope": self.envelope}
 
     def representation(self, batch: dict[str, torch.Tensor]) -> dict[str, list[torch.Tensor]]:
         """Features after the embedding and after every block: ``{"scalars": [(A, F), ...],
@@ -80,8 +88,8 @@ class PaiNN(Potential):
         vec = edge_vectors(batch)
         r = torch.linalg.vector_norm(vec, dim=1)
         unit = vec / r[:, None]
-        radial = bessel_basis(r, self.cutoff, self.n_radial)
-        envelope = polynomial_envelope(r, self.cutoff, self.envelope_p)
+        radial = RADIAL_BASES[self.radial_basis](r, self.cutoff, self.n_radial)
+        envelope = ENVELOPES[self.envelope](r, self.cutoff, self.envelope_p)
         edge_index = batch[K.EDGE_INDEX]
         s = self.embedding(species)
         v = s.new_zeros(s.shape[0], 3, self.features)

@@ -1,8 +1,10 @@
-"""Radial bases for message-passing models: Bessel functions times a smooth envelope.
+"""Radial bases for message-passing models: Bessel functions or Gaussians, times a smooth
+envelope.
 
 Pure kernels: (E,) distances in Å -> (E, n) basis values. The envelope
-(:func:`pesforge.physics.cutoffs.polynomial_envelope`) makes every basis function and its first
-two derivatives vanish at the cutoff, so energies and forces are smooth when neighbours cross it.
+(:func:`pesforge.physics.cutoffs.polynomial_envelope`, or Behler's cosine cutoff) makes every
+basis function vanish at the cutoff with its first (polynomial: and second) derivative, so
+energies and forces are continuous when neighbours cross it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import math
 
 import torch
 
-from pesforge.physics.cutoffs import polynomial_envelope
+from pesforge.physics.cutoffs import cosine_cutoff, polynomial_envelope
 
 
 def bessel_basis(r: torch.Tensor, r_cut: float, n: int,
@@ -32,6 +34,35 @@ def bessel_basis(r: torch.Tensor, r_cut: float, n: int,
         frequencies = torch.arange(1, n + 1, dtype=r.dtype, device=r.device) * math.pi
     x = r[:, None] / r_cut
     return math.sqrt(2.0 / r_cut) * torch.sin(frequencies * x) / r[:, None]
+
+
+def gaussian_basis(r: torch.Tensor, r_cut: float, n: int,
+                   frequencies: torch.Tensor | None = None) -> torch.Tensor:
+    """n Gaussians exp(-(r - mu_k)^2 / (2 w^2)), centres mu_k evenly spaced on [0, r_c],
+    width w their spacing (SchNet's and SchNetPack's ``GaussianRBF``).
+
+    Args:
+        r: (E,) distances, Å.
+        r_cut: cutoff radius, Å.
+        n: number of Gaussians (>= 2).
+        frequencies: unused; accepted so that every basis has one signature.
+
+    Returns:
+        (E, n) dimensionless basis values, dtype of ``r``.
+    """
+    if n < 2:
+        raise ValueError(f"gaussian_basis needs n >= 2, got {n}")
+    centres = torch.linspace(0.0, r_cut, n, dtype=r.dtype, device=r.device)
+    width = r_cut / (n - 1)
+    return torch.exp(-0.5 * ((r[:, None] - centres) / width) ** 2)
+
+
+#: Radial bases by name: ``(r (E,), r_cut, n) -> (E, n)``.
+RADIAL_BASES = {"bessel": bessel_basis, "gaussian": gaussian_basis}
+#: Envelopes by name: ``(r (E,), r_cut, p) -> (E,)``; ``p`` is the polynomial's order (the
+#: cosine cutoff has none).
+ENVELOPES = {"polynomial": polynomial_envelope,
+             "cosine": lambda r, r_cut, p: cosine_cutoff(r, r_cut)}
 
 
 def radial_embedding(r: torch.Tensor, r_cut: float, n: int, p: int = 6,

@@ -60,6 +60,8 @@ class PaiNNConfig(_Strict):
     interactions: int = Field(3, ge=1)
     n_radial: int = Field(20, ge=1)
     envelope_p: int = Field(6, ge=2)
+    radial_basis: Literal["bessel", "gaussian"] = "bessel"
+    envelope: Literal["polynomial", "cosine"] = "polynomial"
 
 
 class EquivariantConfig(_Strict):
