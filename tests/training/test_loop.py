@@ -81,11 +81,8 @@ def test_saved_model_is_the_best_ema_model_with_provenance(straight):
         assert again[key] == pytest.approx(metrics["test"][key], rel=1e-10)
 
 
-def test_resume_after_a_kill_replays_the_uninterrupted_run(straight, ethanol_files, tiny,
-                                                          tmp_path, monkeypatch):
-    _, reference = straight
-    train_file, test_file = ethanol_files
-    config = load_config(None, tiny(train_file, test_file, output=str(tmp_path / "run")))
+def _train_killed_after_epoch_2(config, monkeypatch):
+    """Train ``config`` until a simulated kill right after epoch 2's checkpoint is written."""
     real_save = loop.save_checkpoint
 
     def save_then_die(path, state):
@@ -97,6 +94,14 @@ def test_resume_after_a_kill_replays_the_uninterrupted_run(straight, ethanol_fil
     with pytest.raises(KeyboardInterrupt):
         loop.train(config, progress=False)
     monkeypatch.undo()
+
+
+def test_resume_after_a_kill_replays_the_uninterrupted_run(straight, ethanol_files, tiny,
+                                                          tmp_path, monkeypatch):
+    _, reference = straight
+    train_file, test_file = ethanol_files
+    config = load_config(None, tiny(train_file, test_file, output=str(tmp_path / "run")))
+    _train_killed_after_epoch_2(config, monkeypatch)
     assert not (tmp_path / "run" / "model.safetensors").exists()
     resumed = loop.train(config, progress=False, resume=True)
     assert len(resumed.history) == len(reference.history)
@@ -180,17 +185,7 @@ def test_cosine_schedule_anneals_to_min_lr_and_resumes(ethanol_files, tiny, tmp_
     assert lrs == pytest.approx(expected, rel=1e-12)
 
     killed = load_config(None, tiny(train_file, output=str(tmp_path / "killed"), **overrides))
-    real_save = loop.save_checkpoint
-
-    def save_then_die(path, state):
-        real_save(path, state)
-        if state["epoch"] == 2:
-            raise KeyboardInterrupt("killed after epoch 2")
-
-    monkeypatch.setattr(loop, "save_checkpoint", save_then_die)
-    with pytest.raises(KeyboardInterrupt):
-        loop.train(killed, progress=False)
-    monkeypatch.undo()
+    _train_killed_after_epoch_2(killed, monkeypatch)
     resumed = loop.train(killed, progress=False, resume=True)
     assert [(h["lr"], h["val_loss"]) for h in resumed.history] == [
         (h["lr"], h["val_loss"]) for h in result.history]
