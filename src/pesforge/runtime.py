@@ -28,18 +28,25 @@ MMAP_THRESHOLD = 32 * 1024**2
 TRIM_THRESHOLD = 2**31 - 1
 
 
+def glibc() -> ctypes.CDLL | None:
+    """The process's C library if it is glibc (Linux), else None (musl and others have other
+    ``mallopt`` semantics)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "gnu_get_libc_version") else None
+
+
 def tune_allocator() -> bool:
     """Keep freed blocks up to :data:`MMAP_THRESHOLD` in the heap for reuse (glibc only).
 
     Returns True if glibc accepted both settings; False (and changes nothing) on other C
     libraries and platforms, or when ``PESFORGE_NO_ALLOCATOR_TUNING`` is set."""
-    if os.environ.get("PESFORGE_NO_ALLOCATOR_TUNING") or not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    except OSError:
-        return False
-    if not hasattr(libc, "gnu_get_libc_version"):  # musl and others: other mallopt semantics
+    libc = None if os.environ.get("PESFORGE_NO_ALLOCATOR_TUNING") else glibc()
+    if libc is None:
         return False
     mallopt = libc.mallopt
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int

@@ -36,8 +36,7 @@ def bessel_basis(r: torch.Tensor, r_cut: float, n: int,
     return math.sqrt(2.0 / r_cut) * torch.sin(frequencies * x) / r[:, None]
 
 
-def gaussian_basis(r: torch.Tensor, r_cut: float, n: int,
-                   frequencies: torch.Tensor | None = None) -> torch.Tensor:
+def gaussian_basis(r: torch.Tensor, r_cut: float, n: int) -> torch.Tensor:
     """n Gaussians exp(-(r - mu_k)^2 / (2 w^2)), centres mu_k evenly spaced on [0, r_c],
     width w their spacing (SchNet's and SchNetPack's ``GaussianRBF``).
 
@@ -45,7 +44,6 @@ def gaussian_basis(r: torch.Tensor, r_cut: float, n: int,
         r: (E,) distances, Å.
         r_cut: cutoff radius, Å.
         n: number of Gaussians (>= 2).
-        frequencies: unused; accepted so that every basis has one signature.
 
     Returns:
         (E, n) dimensionless basis values, dtype of ``r``.
