@@ -1,8 +1,8 @@
 """Equal-budget accuracy: pesforge (painn, equivariant) vs mace-torch and SchNetPack's PaiNN on
 rMD17 split 01.
 
-Usage (project venv; the peer codes run as subprocesses in benchmarks/.venv-peers, made by
-benchmarks/peers/setup_env.sh):
+Usage (project venv; the peer codes run as subprocesses in benchmarks/.venv-peers (MACE) and
+benchmarks/.venv-schnetpack, made by benchmarks/peers/setup_env.sh):
     .venv/bin/python benchmarks/peers/accuracy.py --molecule ethanol --minutes 20
         [--codes painn,equivariant,mace,schnetpack] [--n-train 950 --n-val 50 --n-test 1000]
         [--threads 2] [--out benchmarks/results_peers]
@@ -45,6 +45,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 PEER = HERE.parent / ".venv-peers" / "bin"
+SCHNETPACK = HERE.parent / ".venv-schnetpack" / "bin"
 RMD17 = HERE.parents[1] / ".." / "shared" / "data" / "rmd17"
 
 
@@ -124,16 +125,20 @@ def run_mace(paths: dict, args, folder: Path) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
                TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1")
     start = time.perf_counter()
-    try:
-        subprocess.run(_mace_args(paths, args, folder, 100000), env=env, cwd=folder,
-                       timeout=args.minutes * 60, capture_output=True, check=False)
-    except subprocess.TimeoutExpired:
-        pass
+    # mace_run_train's own logs stop before a crash's traceback: keep its output
+    with open(folder / "mace_train.log", "w") as log_file:
+        try:
+            subprocess.run(_mace_args(paths, args, folder, 100000), env=env, cwd=folder,
+                           timeout=args.minutes * 60, stdout=log_file,
+                           stderr=subprocess.STDOUT, check=False)
+        except subprocess.TimeoutExpired:
+            pass
     minutes = (time.perf_counter() - start) / 60
     epochs = [int(m.group(1)) for p in (folder / "checkpoints").glob("*.pt")
               if (m := re.search(r"epoch-(\d+)", p.name))]
     if not epochs:
-        return {"code": "mace", "minutes": minutes, "note": "no checkpoint within the budget"}
+        return {"code": "mace", "minutes": minutes,
+                "note": f"no checkpoint within the budget; see {folder / 'mace_train.log'}"}
     last = max(epochs)
     proc = subprocess.run(_mace_args(paths, args, folder, last), env=env, cwd=folder,
                           capture_output=True, text=True, check=False)
@@ -154,14 +159,14 @@ def validation_indices(paths: dict, args, folder: Path) -> list[int]:
 
 
 def run_schnetpack(paths: dict, args, folder: Path) -> dict:
-    """SchNetPack PaiNN (schnetpack_train.py in the peers venv) on pesforge's validation frames;
+    """SchNetPack PaiNN (schnetpack_train.py in benchmarks/.venv-schnetpack) on pesforge's validation frames;
     the driver stops at the budget itself, the timeout here only guards against a hang."""
     import os
 
     folder.mkdir(parents=True, exist_ok=True)
     val = folder / "validation_indices.json"
     val.write_text(json.dumps(validation_indices(paths, args, folder)))
-    command = [str(PEER / "python"), str(HERE / "schnetpack_train.py"),
+    command = [str(SCHNETPACK / "python"), str(HERE / "schnetpack_train.py"),
                "--train", paths["train"][1], "--test", paths["test"][1],
                "--val-indices", str(val), "--minutes", str(args.minutes),
                "--threads", str(args.threads), "--work-dir", str(folder),

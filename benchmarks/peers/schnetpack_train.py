@@ -1,9 +1,9 @@
 """SchNetPack 2.x PaiNN trained on extxyz frames for a wall-clock budget; the peer of pesforge's
 ``painn`` in ``benchmarks/peers/accuracy.py``.
 
-Runs with the peers venv's python (benchmarks/.venv-peers, schnetpack 2.0.4) and never imports
+Runs in benchmarks/.venv-schnetpack (schnetpack 2.0.4; made by setup_env.sh) and never imports
 pesforge. Usage:
-    benchmarks/.venv-peers/bin/python benchmarks/peers/schnetpack_train.py \
+    benchmarks/.venv-schnetpack/bin/python benchmarks/peers/schnetpack_train.py \
         --train TRAIN.xyz --test TEST.xyz --val-indices VAL.json --minutes 20 \
         --threads 2 --work-dir DIR
 
