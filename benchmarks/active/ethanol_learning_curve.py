@@ -40,6 +40,9 @@ def parse() -> argparse.Namespace:
                    "baseline is trained")
     p.add_argument("--n-test", type=int, default=1000, help="test_01 frames scored")
     p.add_argument("--workers", type=int, default=1, help="Dask workers for labelling")
+    p.add_argument("--driver", choices=["committee", "tblite"], default="committee",
+                   help="what drives the exploration MD (explore.driver): the committee, or "
+                        "GFN2-xTB with the committee only scoring the sampled frames")
     p.add_argument("--steps", type=int, default=400, help="MD steps per trajectory")
     p.add_argument("--starts", type=int, default=2, help="trajectories per temperature and "
                    "round: the first geometry and the most recently labelled frames")
@@ -99,7 +102,8 @@ def main() -> None:
         "seed": args.seed, "committee": committee_settings(args),
         "explore": {"temperatures": args.temperatures, "n_steps": args.steps,
                     "timestep": 0.5, "sample_every": 10, "uncertainty_ceiling": 2.0,
-                    "n_starts": args.starts},
+                    "n_starts": args.starts,
+                    "driver": {"kind": "tblite"} if args.driver == "tblite" else None},
         "select": {"threshold": 0.02, "batch_size": args.batch_size,
                    "strategy": args.strategy},
         "labeling": {"cluster": "serial" if args.workers == 1 else "local",

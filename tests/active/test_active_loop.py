@@ -70,6 +70,17 @@ def test_tblite_water_two_iterations(water_file, tmp_path):
     assert all(f.level_of_theory.method == "GFN2-xTB" and f.stress is None for f in labelled)
 
 
+def test_a_driver_oracle_explores_for_the_loop(cu_file, tmp_path):
+    """explore.driver: EMT drives the MD; no trajectory stops at the (tiny) ceiling, so each
+    of the 2 temperatures x 2 strains yields n_steps / sample_every = 4 candidates."""
+    tree = cu_config(cu_file, tmp_path / "d", **{"explore.driver": {"kind": "emt"},
+                                                  "explore.uncertainty_ceiling": 1e-9})
+    result = run_active_learning(ActiveLearningConfig.model_validate(tree), progress=False)
+    assert result.iterations == 2 and result.counts["done"] == 6
+    reports = json.loads((tmp_path / "d" / "report.json").read_text())
+    assert reports[0]["exploration"]["n_candidates"] == 16
+
+
 def test_budget_and_convergence_stop_with_dask(cu_file, tmp_path):
     tree = cu_config(cu_file, tmp_path / "b", **{"stop.max_oracle_calls": 5,
                                                   "stop.max_iterations": 5,

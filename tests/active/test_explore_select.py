@@ -70,6 +70,51 @@ def test_trajectory_stops_at_the_ceiling_and_strains_periodic_cells():
     assert volumes[1] / volumes[0] == pytest.approx(1.05 ** 3)
 
 
+def test_driver_oracle_drives_the_md_and_the_committee_only_scores():
+    """With explore.driver the trajectory is ASE's Langevin on the driver (EMT here), step for
+    step, whatever the committee says; every sampled frame carries the committee's spread."""
+    from ase.calculators.emt import EMT
+    from ase.md import velocitydistribution as vd
+    from ase.md.langevin import Langevin
+
+    from pesforge import units
+    from pesforge.active.loop import build_oracle
+    from pesforge.active.config import OracleSpec
+
+    cu = bulk("Cu", "fcc", a=3.6, cubic=True)
+    cu.rattle(0.05, seed=1)
+    start = Frame.from_atoms(cu)
+    config = ExploreConfig(temperatures=[500.0], n_steps=12, sample_every=4,
+                           uncertainty_ceiling=1e-9, driver=OracleSpec(kind="emt"))
+    committee = _committee([29], 2)
+    candidates = explore(committee, [start], config, seed=[0],
+                         driver=build_oracle(config.driver))
+    # the ceiling (far below every spread) does not stop a driven trajectory
+    assert [c.origin.split()[-1] for c in candidates] == ["4", "8", "12"]
+
+    atoms = cu.copy()
+    atoms.calc = EMT()
+    rng = np.random.default_rng([0, 0])
+    getattr(vd, "thermalize_momenta", vd.MaxwellBoltzmannDistribution)(
+        atoms, temperature_K=500.0, rng=rng)
+    dyn = Langevin(atoms, timestep=config.timestep * units.FS_TO_ASE_TIME, temperature_K=500.0,
+                   friction=config.friction / units.FS_TO_ASE_TIME, fixcm=False, rng=rng)
+    for c in candidates:
+        dyn.run(4)
+        np.testing.assert_allclose(c.frame.positions, atoms.positions, atol=1e-10)
+        judge = CommitteeCalculator(committee)
+        judge.calculate(atoms.copy(), ["forces"])
+        assert c.max_force_std == pytest.approx(float(judge.results["forces_std"].max()))
+        assert c.max_force_std > 1e-9
+
+
+def test_driver_and_bias_do_not_combine():
+    from pesforge.active.config import OracleSpec
+
+    with pytest.raises(ValueError, match="driver"):
+        ExploreConfig(driver=OracleSpec(kind="emt"), bias=BiasConfig(kind="uncertainty"))
+
+
 def test_fingerprint_is_invariant_and_distinguishes():
     atoms = molecule("CH3CH2OH")
     frame = Frame.from_atoms(atoms)

@@ -12,6 +12,7 @@ Example (``pesforge active-learn al.yaml``; ``--resume`` after an interruption):
     committee: {n_models: 4, max_epochs: 150, model: {hidden: [64, 64], dtype: float64}}
     explore: {temperatures: [300, 600, 1000], n_steps: 400, uncertainty_ceiling: 2.0,
               bias: {kind: metadynamics, atoms: [0, 2], height: 0.05, width: 0.1}}
+    # or let GFN2-xTB drive the MD and the committee only score it: explore: {driver: {kind: tblite}, ...}
     select: {threshold: 0.05, batch_size: 16}
     labeling: {cluster: local, n_workers: 2}
     stop: {target_uncertainty: 0.03, max_oracle_calls: 200}
@@ -117,6 +118,13 @@ class ExploreConfig(_Strict):
     candidate). ``strains``: isotropic linear strains applied to periodic cells (0.02 = +2 %).
     ``n_starts``: starting structures per iteration (the initial ones first, then the most
     recently labelled ones).
+
+    ``driver``: a cheap reference method (an :class:`OracleSpec`, e.g. ``{kind: tblite}`` for
+    GFN2-xTB) whose forces drive the MD instead of the committee's; the committee only
+    scores the sampled frames. Its trajectories follow that method's thermal distribution
+    from the first round on, where the committee's own MD follows a barely trained surface.
+    The ceiling then does not stop a trajectory (nothing drives into the committee's
+    nonsense), and ``bias`` (which needs the committee's forces) is not allowed.
     """
 
     temperatures: list[float] = Field(default_factory=lambda: [300.0])
@@ -128,6 +136,14 @@ class ExploreConfig(_Strict):
     strains: list[float] = Field(default_factory=lambda: [0.0])
     n_starts: int = Field(1, ge=1)
     bias: BiasConfig | None = None
+    driver: OracleSpec | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "ExploreConfig":
+        if self.driver is not None and self.bias is not None:
+            raise ValueError("explore.bias needs the committee to drive the MD; it cannot be "
+                             "combined with explore.driver")
+        return self
 
 
 class SelectConfig(_Strict):

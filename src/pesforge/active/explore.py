@@ -1,9 +1,11 @@
-"""Exploration: Langevin MD driven by the committee's mean forces, with optional bias.
+"""Exploration: Langevin MD driven by the committee's mean forces, with optional bias, or by a
+cheap reference method (a *driver* oracle such as GFN2-xTB) with the committee as the judge.
 
 Every ``sample_every`` steps the current structure becomes a *candidate* with its committee
-uncertainty (max per-atom force std, eV/Å, and energy std, eV). A trajectory stops as soon as
-the max force std exceeds the ceiling, so the committee never drives into nonsense; the frame
-that crossed the ceiling is kept (it is the most informative one).
+uncertainty (max per-atom force std, eV/Å, and energy std, eV). A committee-driven trajectory
+stops as soon as the max force std exceeds the ceiling, so the committee never drives into
+nonsense; the frame that crossed the ceiling is kept (it is the most informative one). A
+driver's trajectory runs its full length; a failed driver call ends it.
 
 Biases (:class:`~pesforge.active.config.BiasConfig`):
 
@@ -27,6 +29,7 @@ from pesforge import units
 from pesforge.active.config import BiasConfig, ExploreConfig
 from pesforge.data import keys as K
 from pesforge.data.frame import Frame
+from pesforge.oracles.base import Oracle, OracleFailure
 
 
 @dataclass
@@ -104,18 +107,22 @@ class CommitteeCalculator(Calculator):
 
 
 def run_trajectory(ensemble, start: Frame, config: ExploreConfig, temperature: float,
-                   strain: float, seed: Sequence[int], origin: str) -> list[Candidate]:
+                   strain: float, seed: Sequence[int], origin: str,
+                   driver: Oracle | None = None) -> list[Candidate]:
     """One Langevin trajectory from ``start`` at ``temperature`` K (cell scaled by
-    ``1 + strain`` when periodic); returns its candidates."""
+    ``1 + strain`` when periodic), on the committee's mean forces or, if given, the
+    ``driver`` oracle's; returns its candidates."""
     from ase.md.langevin import Langevin
     from ase.md import velocitydistribution as vd
+
+    from pesforge.interfaces.oracle_calculator import OracleCalculator
 
     atoms = Frame(numbers=start.numbers, positions=start.positions, cell=start.cell,
                   pbc=start.pbc).to_atoms()
     if strain and np.all(atoms.pbc):
         atoms.set_cell(atoms.cell.array * (1.0 + strain), scale_atoms=True)
     calc = CommitteeCalculator(ensemble, config.bias)
-    atoms.calc = calc
+    atoms.calc = calc if driver is None else OracleCalculator(driver)
     rng = np.random.default_rng(list(seed))
     thermalize = getattr(vd, "thermalize_momenta", vd.MaxwellBoltzmannDistribution)
     thermalize(atoms, temperature_K=temperature, rng=rng)
@@ -124,15 +131,23 @@ def run_trajectory(ensemble, start: Frame, config: ExploreConfig, temperature: f
                    fixcm=False, rng=rng)
     candidates = []
     for step in range(1, config.n_steps + 1):
-        dyn.run(1)
+        try:
+            dyn.run(1)
+        except OracleFailure:  # only a driver raises it; its trajectory ends here
+            break
         bias = config.bias
         if bias is not None and bias.kind == "metadynamics" and step % bias.pace == 0:
             calc.hills.append(calc.collective_variable(atoms)[0])
+        sampled = step % config.sample_every == 0
+        if driver is not None and not sampled:
+            continue
+        if driver is not None:  # the committee judges the driver's frame
+            calc.calculate(atoms, ["forces"])
         max_std = float(np.max(calc.results["forces_std"]))
         if not np.isfinite(max_std) or not np.all(np.isfinite(atoms.positions)):
             break
-        over = max_std > config.uncertainty_ceiling
-        if step % config.sample_every == 0 or over:
+        over = driver is None and max_std > config.uncertainty_ceiling
+        if sampled or over:
             frame = Frame(numbers=atoms.numbers, positions=atoms.positions.copy(),
                           cell=atoms.cell.array.copy(), pbc=atoms.pbc,
                           source=f"{origin} step {step}")
@@ -144,9 +159,10 @@ def run_trajectory(ensemble, start: Frame, config: ExploreConfig, temperature: f
 
 
 def explore(ensemble, starts: Sequence[Frame], config: ExploreConfig,
-            seed: Sequence[int]) -> list[Candidate]:
+            seed: Sequence[int], driver: Oracle | None = None) -> list[Candidate]:
     """Run one trajectory per start x temperature x strain (strains only for periodic
-    starts); trajectory ``t`` uses the random stream ``[*seed, t]``."""
+    starts); trajectory ``t`` uses the random stream ``[*seed, t]``. ``driver``: the oracle
+    built from ``config.driver`` (see :func:`run_trajectory`)."""
     candidates: list[Candidate] = []
     t = 0
     for s, start in enumerate(starts):
@@ -155,6 +171,6 @@ def explore(ensemble, starts: Sequence[Frame], config: ExploreConfig,
             for strain in strains:
                 origin = f"start {s} T={temperature:g}K strain={strain:g}"
                 candidates += run_trajectory(ensemble, start, config, temperature, strain,
-                                             [*seed, t], origin)
+                                             [*seed, t], origin, driver)
                 t += 1
     return candidates

@@ -203,7 +203,9 @@ def _explore(config: ActiveLearningConfig, store: LabelStore, it: int, output: P
     initial = [f for f in labelled if f.info.get("origin") == "initial"][:1]
     recent = [f for f in reversed(labelled) if f.info.get("origin") != "initial"]
     starts = (initial + recent)[:config.explore.n_starts]
-    candidates = explore(ensemble, starts, config.explore, seed=[config.seed, it])
+    driver = build_oracle(config.explore.driver) if config.explore.driver else None
+    candidates = explore(ensemble, starts, config.explore, seed=[config.seed, it],
+                         driver=driver)
     values = np.array([c.max_force_std for c in candidates])
     report.plot_uncertainty(values, config.select.threshold,
                             config.explore.uncertainty_ceiling, folder / "uncertainty.png")
