@@ -12,7 +12,8 @@ Example (``pesforge active-learn al.yaml``; ``--resume`` after an interruption):
     committee: {n_models: 4, max_epochs: 150, model: {hidden: [64, 64], dtype: float64}}
     explore: {temperatures: [300, 600, 1000], n_steps: 400, uncertainty_ceiling: 2.0,
               bias: {kind: metadynamics, atoms: [0, 2], height: 0.05, width: 0.1}}
-    # or let GFN2-xTB drive the MD and the committee only score it: explore: {driver: {kind: tblite}, ...}
+    # or GFN2-xTB drives the MD and the committee only scores it:
+    #   explore: {driver: {kind: tblite}, temperatures: [500], n_steps: 1500}
     select: {threshold: 0.05, batch_size: 16}
     labeling: {cluster: local, n_workers: 2}
     stop: {target_uncertainty: 0.03, max_oracle_calls: 200}
