@@ -187,3 +187,24 @@ def test_select_with_clusters_strategy_and_unknown_strategy():
     with pytest.raises(ValueError, match="strategy"):
         select(frames, unc, threshold=0.1, batch_size=2, cutoff=4.0, strategy="random")
 
+
+
+def test_cluster_maxima_pick_the_most_uncertain_member_of_each_cluster():
+    rng = np.random.default_rng(4)
+    a = rng.normal(0.0, 0.1, (30, 2))
+    b = rng.normal(0.0, 0.1, (30, 2)) + [5.0, 0.0]
+    score = rng.uniform(0.0, 1.0, 60)
+    picks = cluster_representatives(np.vstack([a, b]), 2, seed=0, score=score)
+    assert sorted(picks) == [int(np.argmax(score[:30])), 30 + int(np.argmax(score[30:]))]
+    # select() passes the candidates' uncertainty as the score
+    base = molecule("H2O")
+    frames = []
+    for k in range(8):
+        atoms = base.copy()
+        atoms.positions[1] += [0.3 * (k // 4) + 0.001 * k, 0, 0]  # two groups of four
+        frames.append(Frame.from_atoms(atoms))
+    unc = [0.9, 0.2, 0.3, 0.1, 0.5, 0.4, 0.3, 0.8]  # the most uncertain at the groups' edges
+    assert sorted(select(frames, unc, threshold=0.0, batch_size=2, cutoff=4.0,
+                         strategy="cluster_maxima")) == [0, 7]
+    typical = select(frames, unc, threshold=0.0, batch_size=2, cutoff=4.0, strategy="clusters")
+    assert sorted(k // 4 for k in typical) == [0, 1] and not {0, 3, 4, 7} & set(typical)

@@ -151,13 +151,14 @@ class SelectConfig(_Strict):
     """Which candidates go to the oracle: those with max per-atom force std above
     ``threshold`` eV/Å, at most ``batch_size`` per iteration, spread in descriptor space
     (radial distribution fingerprint within ``descriptor_cutoff`` Å) by ``strategy``:
-    ``farthest_point`` (diverse, favours extremes) or ``clusters`` (k-means representatives,
-    typical structures); see :mod:`pesforge.active.select`."""
+    ``farthest_point`` (diverse, favours extremes), ``clusters`` (k-means representatives,
+    typical structures) or ``cluster_maxima`` (the most uncertain member of each k-means
+    cluster); see :mod:`pesforge.active.select`."""
 
     threshold: float = Field(0.05, ge=0.0)
     batch_size: int = Field(8, ge=1)
     descriptor_cutoff: float = Field(5.0, gt=0.0)
-    strategy: Literal["farthest_point", "clusters"] = "farthest_point"
+    strategy: Literal["farthest_point", "clusters", "cluster_maxima"] = "farthest_point"
 
 
 class StopConfig(_Strict):

@@ -11,6 +11,8 @@ batch among them (``strategy``):
   the member nearest its centroid: typical structures from where the eligible candidates are
   dense, for a test distribution like the exploration's (measured in docs/benchmarks.md:
   farthest-point picks on rMD17 ethanol sat 0.4–1.0 eV above the test frames' mean energy).
+* ``cluster_maxima``: the same clusters and, from each, its most uncertain member: one pick
+  per dense region, as ``clusters``, but the one the committee knows least there.
 """
 
 from __future__ import annotations
@@ -71,17 +73,13 @@ def farthest_point(features: np.ndarray, k: int, first: int,
     return chosen
 
 
-def cluster_representatives(features: np.ndarray, k: int, *, seed=0,
-                            iterations: int = 50) -> list[int]:
-    """One typical row per cluster: k-means of the rows of ``features`` (N, D) into ``k``
-    clusters (k-means++ start from ``seed``, Lloyd iterations until no row changes cluster),
-    then for each non-empty cluster the row nearest its centroid. Deterministic for a seed;
-    identical rows give fewer than ``k`` distinct picks only when fewer than ``k`` distinct
-    rows exist. Returns row indices in cluster order."""
+def kmeans(features: np.ndarray, k: int, *, seed=0,
+           iterations: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """k-means of the rows of ``features`` (N >= 1, D) into at most ``k`` clusters (k-means++
+    start from ``seed``, Lloyd iterations until no row changes cluster). Deterministic for a
+    seed. Returns ``(label (N,), squared distances (N, C) of every row to every centroid)``."""
     n = len(features)
     k = min(k, n)
-    if k == 0:
-        return []
     rng = np.random.default_rng(seed)
     x = np.asarray(features, dtype=np.float64)
     centres = [x[rng.integers(n)]]
@@ -99,16 +97,29 @@ def cluster_representatives(features: np.ndarray, k: int, *, seed=0,
         label = new
         centres = np.array([x[label == c].mean(0) if (label == c).any() else centres[c]
                             for c in range(len(centres))])
-    dist = ((x[:, None, :] - centres[None]) ** 2).sum(2)
+    return label, ((x[:, None, :] - centres[None]) ** 2).sum(2)
+
+
+def cluster_representatives(features: np.ndarray, k: int, *, seed=0,
+                            score: np.ndarray | None = None) -> list[int]:
+    """One row per :func:`kmeans` cluster of ``features`` (N, D): the row nearest the
+    centroid (a typical member) or, given ``score`` (N,), the member with the highest score.
+    Identical rows give fewer than ``k`` distinct picks only when fewer than ``k`` distinct
+    rows exist. Returns row indices in cluster order."""
+    if min(k, len(features)) == 0:
+        return []
+    label, dist = kmeans(features, k, seed=seed)
     picks = []
-    for c in range(len(centres)):
+    for c in range(dist.shape[1]):
         members = np.flatnonzero(label == c)
         if len(members):
-            picks.append(int(members[np.argmin(dist[members, c])]))
+            best = (np.argmin(dist[members, c]) if score is None
+                    else np.argmax(score[members]))
+            picks.append(int(members[best]))
     return picks
 
 
-STRATEGIES = ("farthest_point", "clusters")
+STRATEGIES = ("farthest_point", "clusters", "cluster_maxima")
 
 
 def select(frames: Sequence[Frame], uncertainty: Sequence[float], *, threshold: float,
@@ -116,7 +127,8 @@ def select(frames: Sequence[Frame], uncertainty: Sequence[float], *, threshold: 
            strategy: str = "farthest_point", seed=0) -> list[int]:
     """Indices of the candidates to label: ``uncertainty`` (max per-atom force std, eV/Å)
     above ``threshold``, at most ``batch_size``, spread by :func:`farthest_point` (from the
-    most uncertain, away from ``labelled``) or :func:`cluster_representatives` (``seed``)."""
+    most uncertain, away from ``labelled``) or :func:`cluster_representatives` (``seed``;
+    with ``cluster_maxima`` each cluster's most uncertain member)."""
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
     uncertainty = np.asarray(uncertainty, dtype=np.float64)
@@ -125,8 +137,9 @@ def select(frames: Sequence[Frame], uncertainty: Sequence[float], *, threshold: 
         return []
     elements = sorted({int(z) for f in [*frames, *labelled] for z in f.numbers})
     features = np.stack([fingerprint(frames[i], elements, cutoff) for i in eligible])
-    if strategy == "clusters":
-        picked = cluster_representatives(features, batch_size, seed=seed)
+    if strategy in ("clusters", "cluster_maxima"):
+        score = uncertainty[eligible] if strategy == "cluster_maxima" else None
+        picked = cluster_representatives(features, batch_size, seed=seed, score=score)
     else:
         reference = (np.stack([fingerprint(f, elements, cutoff) for f in labelled])
                      if labelled else None)
