@@ -47,7 +47,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--starts", type=int, default=2, help="trajectories per temperature and "
                    "round: the first geometry and the most recently labelled frames")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--strategy", choices=["farthest_point", "clusters"],
+    p.add_argument("--strategy", choices=["farthest_point", "clusters", "cluster_maxima"],
                    default="farthest_point", help="how a batch is spread (select.strategy)")
     p.add_argument("--output", default="al-ethanol")
     p.add_argument("--part", choices=["both", "active", "random"], default="both",
