@@ -130,7 +130,8 @@ class ReferenceEquivariant(nn.Module):
         r = torch.linalg.vector_norm(vec, dim=1)
         sh = o3.spherical_harmonics(self.irreps_sh, vec, normalize=True,
                                     normalization="component")
-        radial = radial_embedding(r, m.cutoff, m.n_radial, m.envelope_p)
+        radial = radial_embedding(r, m.cutoff, m.n_radial, m.envelope_p, m.radial_basis,
+                                  m.envelope)
         h = self.embedding[species]
         inv = self.avg_neighbours ** -0.5
         rep = {"sh": [sh], "A": [], "B": [], "h": [h]}

@@ -18,20 +18,25 @@ pytest.importorskip("e3nn")
 
 
 def small_model(lmax: int = 2, interactions: int = 2, correlation: int = 3,
-                seed: int = 0) -> EquivariantPotential:
+                seed: int = 0, radial: tuple[str, str] = ("bessel", "polynomial"),
+                ) -> EquivariantPotential:
     torch.manual_seed(seed)
     m = EquivariantPotential(ELEMENTS, cutoff=4.0, channels=4, lmax=lmax,
                              interactions=interactions, correlation=correlation, n_radial=6,
-                             radial_hidden=8).double()
+                             radial_hidden=8, radial_basis=radial[0],
+                             envelope=radial[1]).double()
     perturb(m)
     m.fit_statistics([systems_batch(4.0)], reference_energies=np.array([-13.6, -1030.0, -2040.0]),
                      energy_scale=0.5)
     return m
 
 
-@pytest.fixture(scope="module", params=[1, 2], ids=["L1", "L2"])
+@pytest.fixture(scope="module", params=[(1, "bessel", "polynomial"), (2, "bessel", "polynomial"),
+                                        (1, "gaussian", "cosine")],
+                ids=["L1", "L2", "L1-gaussian-cosine"])
 def model(request):
-    return small_model(lmax=request.param)
+    lmax, basis, envelope = request.param
+    return small_model(lmax=lmax, radial=(basis, envelope))
 
 
 @pytest.mark.parametrize("reflect", [False, True])

@@ -1,9 +1,10 @@
 """An E(3)-equivariant interatomic potential of the NequIP/MACE class, built on e3nn irreps.
 
 h^0 = embedding(Z) (channels x 0e); T interaction blocks (:mod:`pesforge.nn.equivariant`) with
-spherical-harmonic edge features up to ``lmax``, a Bessel x envelope radial basis, tensor-product
-messages, an ACE-like product basis of order ``correlation`` and residual self-connections;
-the last block keeps only scalars. Every block has a readout; the per-atom energy is
+spherical-harmonic edge features up to ``lmax``, a radial basis (Bessel or Gaussian) x envelope,
+tensor-product messages, an ACE-like product basis of order ``correlation`` and residual
+self-connections; the last block keeps only scalars. Every block has a readout; the per-atom
+energy is
 E_i = e0(Z_i) + scale * (sum_t readout_t(h_i^t) + shift(Z_i)) (:mod:`pesforge.nn.energy`).
 
 e3nn supplies the irreps conventions and coupling constants at construction; the forward pass
@@ -28,7 +29,7 @@ from pesforge.neighbors import edge_vectors
 from pesforge.nn.embedding import SpeciesIndex
 from pesforge.nn.energy import ElementEnergyHead, average_neighbours
 from pesforge.nn.mlp import mlp
-from pesforge.physics.radial import radial_embedding
+from pesforge.physics.radial import ENVELOPES, RADIAL_BASES, radial_embedding
 
 
 def _require_e3nn():
@@ -50,7 +51,11 @@ class EquivariantPotential(Potential):
         lmax: largest angular momentum L of the edge features and hidden irreps.
         interactions: number of interaction blocks.
         correlation: correlation order of the product basis (MACE uses 3).
-        n_radial: number of Bessel functions; ``envelope_p`` the envelope's order.
+        n_radial: number of radial basis functions; ``envelope_p`` the polynomial envelope's
+            order.
+        radial_basis: ``"bessel"`` (sin(k pi r / r_c) / r) or ``"gaussian"`` (SchNet's), see
+            :data:`pesforge.physics.radial.RADIAL_BASES`.
+        envelope: ``"polynomial"`` (order ``envelope_p``) or ``"cosine"`` (Behler's).
         radial_hidden: width of the radial MLPs.
         readout_hidden: width of the last block's MLP readout.
 
@@ -61,12 +66,17 @@ class EquivariantPotential(Potential):
 
     def __init__(self, elements: Sequence[int], cutoff: float = 5.0, channels: int = 64,
                  lmax: int = 2, interactions: int = 2, correlation: int = 3, n_radial: int = 8,
-                 envelope_p: int = 6, radial_hidden: int = 64, readout_hidden: int = 16):
+                 envelope_p: int = 6, radial_hidden: int = 64, readout_hidden: int = 16,
+                 radial_basis: str = "bessel", envelope: str = "polynomial"):
         super().__init__()
         _require_e3nn()
         if min(channels, interactions, correlation, n_radial) < 1 or lmax < 0:
             raise ValueError("channels, interactions, correlation and n_radial must be >= 1 "
                              "and lmax >= 0")
+        if radial_basis not in RADIAL_BASES or envelope not in ENVELOPES:
+            raise ValueError(f"radial_basis must be one of {sorted(RADIAL_BASES)} and envelope "
+                             f"one of {sorted(ENVELOPES)}, got {radial_basis!r}, {envelope!r}")
+        self.radial_basis, self.envelope = radial_basis, envelope
         self.species = SpeciesIndex(elements)
         self.elements = self.species.elements
         self.cutoff = float(cutoff)
@@ -112,7 +122,8 @@ class EquivariantPotential(Potential):
                 "lmax": self.lmax, "interactions": self.interactions,
                 "correlation": self.correlation, "n_radial": self.n_radial,
                 "envelope_p": self.envelope_p, "radial_hidden": self.radial_hidden,
-                "readout_hidden": self.readout_hidden}
+                "readout_hidden": self.readout_hidden, "radial_basis": self.radial_basis,
+                "envelope": self.envelope}
 
     def features(self, batch: dict[str, torch.Tensor]) -> dict[str, list]:
         """Every equivariant intermediate as per-l lists (:mod:`pesforge.nn.equivariant_ops`):
@@ -125,7 +136,8 @@ class EquivariantPotential(Potential):
         vec = edge_vectors(batch)
         r = torch.linalg.vector_norm(vec, dim=1)
         sh = spherical_harmonics(vec, self.lmax)
-        radial = radial_embedding(r, self.cutoff, self.n_radial, self.envelope_p)
+        radial = radial_embedding(r, self.cutoff, self.n_radial, self.envelope_p,
+                                  self.radial_basis, self.envelope)
         h = [self.embedding[species][:, None, :]]
         inv = frozen_cache(self, "inv", [self.avg_neighbours], lambda: self.avg_neighbours ** -0.5)
         out: dict[str, list] = {"sh": sh, "A": [], "B": [], "h": [h], "species": species}

@@ -64,6 +64,7 @@ ENVELOPES = {"polynomial": polynomial_envelope,
 
 
 def radial_embedding(r: torch.Tensor, r_cut: float, n: int, p: int = 6,
-                     frequencies: torch.Tensor | None = None) -> torch.Tensor:
-    """Bessel basis times the polynomial envelope of order ``p``: (E,) Å -> (E, n)."""
-    return bessel_basis(r, r_cut, n, frequencies) * polynomial_envelope(r, r_cut, p)[:, None]
+                     basis: str = "bessel", envelope: str = "polynomial") -> torch.Tensor:
+    """A basis of :data:`RADIAL_BASES` times an envelope of :data:`ENVELOPES` (a polynomial
+    one of order ``p``): (E,) Å -> (E, n)."""
+    return RADIAL_BASES[basis](r, r_cut, n) * ENVELOPES[envelope](r, r_cut, p)[:, None]

@@ -76,6 +76,8 @@ class EquivariantConfig(_Strict):
     envelope_p: int = Field(6, ge=2)
     radial_hidden: int = Field(64, ge=1)
     readout_hidden: int = Field(16, ge=1)
+    radial_basis: Literal["bessel", "gaussian"] = "bessel"
+    envelope: Literal["polynomial", "cosine"] = "polynomial"
 
 
 class CoreRepulsionConfig(_Strict):
