@@ -55,3 +55,15 @@ def test_gaussian_basis_centres_and_widths():
     assert float(values[2, 2]) == pytest.approx(math.exp(-0.5 * (0.5 / 1.25) ** 2), rel=1e-14)
     with pytest.raises(ValueError, match="n >= 2"):
         gaussian_basis(r, 5.0, 1)
+
+
+def test_models_reject_unknown_radial_names():
+    from pesforge.models.painn import PaiNN
+
+    with pytest.raises(ValueError, match="radial_basis must be one of"):
+        PaiNN([1, 8], radial_basis="chebyshev")
+    pytest.importorskip("e3nn")
+    from pesforge.models import EquivariantPotential
+
+    with pytest.raises(ValueError, match="envelope"):
+        EquivariantPotential([1, 8], envelope="step")

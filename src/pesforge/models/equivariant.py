@@ -29,7 +29,7 @@ from pesforge.neighbors import edge_vectors
 from pesforge.nn.embedding import SpeciesIndex
 from pesforge.nn.energy import ElementEnergyHead, average_neighbours
 from pesforge.nn.mlp import mlp
-from pesforge.physics.radial import ENVELOPES, RADIAL_BASES, radial_embedding
+from pesforge.physics.radial import check_radial, radial_embedding
 
 
 def _require_e3nn():
@@ -73,9 +73,7 @@ class EquivariantPotential(Potential):
         if min(channels, interactions, correlation, n_radial) < 1 or lmax < 0:
             raise ValueError("channels, interactions, correlation and n_radial must be >= 1 "
                              "and lmax >= 0")
-        if radial_basis not in RADIAL_BASES or envelope not in ENVELOPES:
-            raise ValueError(f"radial_basis must be one of {sorted(RADIAL_BASES)} and envelope "
-                             f"one of {sorted(ENVELOPES)}, got {radial_basis!r}, {envelope!r}")
+        check_radial(radial_basis, envelope)
         self.radial_basis, self.envelope = radial_basis, envelope
         self.species = SpeciesIndex(elements)
         self.elements = self.species.elements

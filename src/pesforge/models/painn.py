@@ -24,7 +24,7 @@ from pesforge.nn.embedding import SpeciesEmbedding, SpeciesIndex
 from pesforge.nn.energy import ElementEnergyHead
 from pesforge.nn.mlp import ACTIVATIONS, mlp
 from pesforge.nn.painn import PaiNNMessage, PaiNNUpdate
-from pesforge.physics.radial import ENVELOPES, RADIAL_BASES
+from pesforge.physics.radial import ENVELOPES, RADIAL_BASES, check_radial
 
 
 @register("painn")
@@ -52,9 +52,7 @@ class PaiNN(Potential):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}")
-        if radial_basis not in RADIAL_BASES or envelope not in ENVELOPES:
-            raise ValueError(f"radial_basis must be one of {sorted(RADIAL_BASES)} and envelope "
-                             f"one of {sorted(ENVELOPES)}, got {radial_basis!r}, {envelope!r}")
+        check_radial(radial_basis, envelope)
         self.radial_basis, self.envelope = radial_basis, envelope
         self.species = SpeciesIndex(elements)
         self.elements = self.species.elements

@@ -63,6 +63,14 @@ ENVELOPES = {"polynomial": polynomial_envelope,
              "cosine": lambda r, r_cut, p: cosine_cutoff(r, r_cut)}
 
 
+def check_radial(basis: str, envelope: str) -> None:
+    """Raise a ValueError unless ``basis`` names a :data:`RADIAL_BASES` entry and ``envelope``
+    an :data:`ENVELOPES` one."""
+    if basis not in RADIAL_BASES or envelope not in ENVELOPES:
+        raise ValueError(f"radial_basis must be one of {sorted(RADIAL_BASES)} and envelope "
+                         f"one of {sorted(ENVELOPES)}, got {basis!r}, {envelope!r}")
+
+
 def radial_embedding(r: torch.Tensor, r_cut: float, n: int, p: int = 6,
                      basis: str = "bessel", envelope: str = "polynomial") -> torch.Tensor:
     """A basis of :data:`RADIAL_BASES` times an envelope of :data:`ENVELOPES` (a polynomial
