@@ -159,8 +159,9 @@ def validation_indices(paths: dict, args, folder: Path) -> list[int]:
 
 
 def run_schnetpack(paths: dict, args, folder: Path) -> dict:
-    """SchNetPack PaiNN (schnetpack_train.py in benchmarks/.venv-schnetpack) on pesforge's validation frames;
-    the driver stops at the budget itself, the timeout here only guards against a hang."""
+    """SchNetPack PaiNN (schnetpack_train.py in benchmarks/.venv-schnetpack) on pesforge's
+    validation frames; the driver stops at the budget itself, the timeout here only guards
+    against a hang."""
     import os
 
     folder.mkdir(parents=True, exist_ok=True)
