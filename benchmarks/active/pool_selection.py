@@ -48,7 +48,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).parent))
     from ethanol_learning_curve import committee_settings
 
-    from pesforge.active.committee import errors, train_committee
+    from pesforge.active.committee import errors, per_system_max, train_committee
     from pesforge.active.config import CommitteeConfig
     from pesforge.active.select import select
     from pesforge.data import keys as K
@@ -82,8 +82,7 @@ def main() -> None:
         else:
             batch = collate([pool[i] for i in rest], ensemble.cutoff, dtype=ensemble.dtype)
             std = ensemble_compute(ensemble, batch)[K.FORCES_STD]
-            per_frame = np.zeros(len(rest))  # max per-atom force std of each frame, eV/Å
-            np.maximum.at(per_frame, batch[K.SYSTEM].numpy(), std.double().numpy())
+            per_frame = per_system_max(std.double(), batch[K.SYSTEM], len(rest))  # eV/Å
             if args.strategy == "top":
                 picks = rest[np.argsort(-per_frame)[:args.batch_size]]
             else:

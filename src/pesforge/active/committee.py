@@ -164,10 +164,12 @@ def errors(ensemble, frames: Sequence[Frame]) -> dict[str, float]:
             "forces_mae": float(f_err.abs().mean()) if len(f_err) else float("nan"),
             "forces_rmse": float(f_err.pow(2).mean().sqrt()) if len(f_err) else float("nan"),
             "forces_std_mean": float(out[K.FORCES_STD].mean()),
-            "max_forces_std_mean": float(np.mean(_per_system_max(
+            "max_forces_std_mean": float(np.mean(per_system_max(
                 out[K.FORCES_STD], batch[K.SYSTEM], len(frames))))}
 
 
-def _per_system_max(values: torch.Tensor, system: torch.Tensor, n: int) -> np.ndarray:
+def per_system_max(values: torch.Tensor, system: torch.Tensor, n: int) -> np.ndarray:
+    """(n,) the largest of ``values`` (A,) over each system's atoms (``system`` (A,) the
+    system index of every atom), e.g. the max per-atom force std of each frame."""
     out = torch.full((n,), -torch.inf, dtype=values.dtype)
     return out.scatter_reduce(0, system, values, reduce="amax").numpy()

@@ -1,10 +1,10 @@
 """PaiNN: polarizable atom interaction neural network (invariant + equivariant-vector messages).
 
 E = sum_i [ e0(Z_i) + scale * (MLP(s_i^T) + shift(Z_i)) ] where s_i^T are the scalar features
-after T message/update blocks (:mod:`pesforge.nn.painn`), the radial basis is Bessel x polynomial
-envelope (:func:`pesforge.physics.radial.radial_embedding`; SchNet's Gaussians times Behler's
-cosine cutoff with ``radial_basis="gaussian", envelope="cosine"``) and e0, scale come from training
-statistics as in BPNN (:mod:`pesforge.nn.energy`).
+after T message/update blocks (:mod:`pesforge.nn.painn`), the radial basis is Bessel functions
+and the envelope a polynomial (:mod:`pesforge.physics.radial`; SchNet's Gaussians and Behler's
+cosine cutoff with ``radial_basis="gaussian", envelope="cosine"``), and e0, scale come from
+training statistics as in BPNN (:mod:`pesforge.nn.energy`).
 
 K. T. Schütt, O. T. Unke, M. Gastegger, ICML 2021 (arXiv:2102.03150).
 """

@@ -52,6 +52,11 @@ class DataConfig(_Strict):
     bootstrap: bool = False
 
 
+#: The names of :data:`pesforge.physics.radial.RADIAL_BASES` and ``ENVELOPES``.
+RadialBasis = Literal["bessel", "gaussian"]
+Envelope = Literal["polynomial", "cosine"]
+
+
 class PaiNNConfig(_Strict):
     """PaiNN settings (``model.painn``); the cutoff is ``model.cutoff`` (Å) and the activation
     ``model.activation``. See :class:`pesforge.models.painn.PaiNN`."""
@@ -60,8 +65,8 @@ class PaiNNConfig(_Strict):
     interactions: int = Field(3, ge=1)
     n_radial: int = Field(20, ge=1)
     envelope_p: int = Field(6, ge=2)
-    radial_basis: Literal["bessel", "gaussian"] = "bessel"
-    envelope: Literal["polynomial", "cosine"] = "polynomial"
+    radial_basis: RadialBasis = "bessel"
+    envelope: Envelope = "polynomial"
 
 
 class EquivariantConfig(_Strict):
@@ -76,8 +81,8 @@ class EquivariantConfig(_Strict):
     envelope_p: int = Field(6, ge=2)
     radial_hidden: int = Field(64, ge=1)
     readout_hidden: int = Field(16, ge=1)
-    radial_basis: Literal["bessel", "gaussian"] = "bessel"
-    envelope: Literal["polynomial", "cosine"] = "polynomial"
+    radial_basis: RadialBasis = "bessel"
+    envelope: Envelope = "polynomial"
 
 
 class CoreRepulsionConfig(_Strict):
