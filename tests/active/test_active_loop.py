@@ -51,6 +51,14 @@ def test_emt_cu_two_iterations(cu_file, tmp_path):
     again = run_active_learning(ActiveLearningConfig.model_validate(allowed), resume=True,
                                 progress=False)
     assert again.counts == result.counts and again.stop_reason == "max_iterations"
+    # a campaign begun before an option existed resumes with that option's default
+    store = LabelStore(tmp_path / "run" / "store.db")
+    older = store.state["config"]
+    del older["committee"]["model"]["equivariant"]["radial_basis"]
+    store.set_state(config=older)
+    later = run_active_learning(ActiveLearningConfig.model_validate(allowed), resume=True,
+                                progress=False)
+    assert later.counts == result.counts
 
 
 def test_tblite_water_two_iterations(water_file, tmp_path):

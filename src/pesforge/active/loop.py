@@ -126,6 +126,8 @@ def run_active_learning(config: ActiveLearningConfig, resume: bool = False,
     saved = store.state.get("config")
     current = config.model_dump(mode="json")
     if saved is not None:
+        # options added to pesforge since the campaign began take their defaults
+        saved = ActiveLearningConfig.model_validate(saved).model_dump(mode="json")
         changed = sorted(k for k in set(saved) | set(current)
                          if saved.get(k) != current.get(k) and k not in RESUMABLE_CHANGES)
         if changed:
