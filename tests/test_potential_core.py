@@ -62,7 +62,7 @@ def test_sum_adds_energies_forces_and_stress():
 
 
 def test_sum_round_trips_through_a_model_file(tmp_path):
-    total = small_bpnn(4.0, "g4", seed=1) + small_bpnn(5.2, "g5", seed=2)
+    total = (small_bpnn(4.0, "g4", seed=1) + small_bpnn(5.2, "g5", seed=2)).eval()  # as loaded
     path = save_model(total, tmp_path / "sum.safetensors", extra={"note": "test"})
     loaded = load_model(path)
     assert isinstance(loaded, SumPotential) and loaded.dtype == torch.float64

@@ -37,7 +37,7 @@ def test_compiled_bpnn_matches_eager_for_two_sizes(kind):
     torch.manual_seed(0)
     eager = BPNN(ELEMENTS, parameters, hidden=(8,)).double().eval()
     perturb(eager)
-    compiled = copy.deepcopy(eager).compile_for_inference()
+    compiled = copy.deepcopy(eager).compile_for_inference("inductor")
     assert eager.descriptor._compiled_terms is None
 
     small = T.periodic_cell(ELEMENTS)

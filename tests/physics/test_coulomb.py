@@ -130,7 +130,7 @@ def test_direct_kernel_matches_point_charges_for_full_range():
 
 def test_bpnn_plus_coulomb_round_trips_and_gives_dipoles(tmp_path, water):
     torch.manual_seed(0)
-    model = BPNN([1, 6, 8], cutoff=3.0, hidden=[8]).double() + learned()
+    model = (BPNN([1, 6, 8], cutoff=3.0, hidden=[8]).double() + learned()).eval()  # as loaded
     path = save_model(model, tmp_path / "m.safetensors")
     again = load_model(path)
     batch = collate([Frame.from_atoms(water)], model.cutoff)

@@ -78,7 +78,7 @@ def test_subtracting_d3_then_adding_the_term_restores_the_labels(water, tmp_path
     assert frame.energy == -10.0  # input untouched
     # D3 travels in the model file with the network.
     torch.manual_seed(0)
-    model = D3("pbe") + BPNN([1, 8], cutoff=3.0, hidden=[4]).double()
+    model = (D3("pbe") + BPNN([1, 8], cutoff=3.0, hidden=[4]).double()).eval()  # as loaded
     again = load_model(save_model(model, tmp_path / "m.safetensors"))
     b = collate([frame], model.cutoff)
     assert torch.equal(compute(model, b)[K.FORCES], compute(again, b)[K.FORCES])

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from pesforge.data import keys as K
+from pesforge.descriptors import numba_sums
 from pesforge.descriptors.kernels import (
     angular_part,
     exp_floor,
@@ -178,15 +179,38 @@ class SymmetryFunctions(nn.Module):
         self.n_features = n * self.n_radial + self.n_pairs * self.n_angular
         self.cutoff = float(p.radial_cutoff)
         self._compiled_terms = None  # set by compile_for_inference
+        #: G5 sums by the numba kernel (:mod:`~pesforge.descriptors.numba_sums`) in eval
+        #: mode on the CPU; on by default where the kernel serves the parameters.
+        self.numba = numba_sums.serves(p.angular_kind, p.zetas)
 
-    def compile_for_inference(self, **options) -> "SymmetryFunctions":
-        """Compute the per-triplet factors (:func:`g5_triplet_terms` / :func:`g4_triplet_terms`)
-        with ``torch.compile(dynamic=True, **options)``: one fused loop over the triplets
-        instead of a dozen passes, forward and backward (one compilation serves every system
-        size; the first call compiles). For energies, forces and stress; not for training on
-        forces (torch.compile does not support the double backward it needs). Returns self."""
-        kernel = g5_triplet_terms if self.parameters_.angular_kind == "g5" else g4_triplet_terms
-        self._compiled_terms = torch.compile(kernel, dynamic=True, **options)
+    def compile_for_inference(self, backend: str = "auto", **options) -> "SymmetryFunctions":
+        """A faster path for energies, forces and stress, the same values. Returns self.
+
+        ``backend``:
+
+        * ``"numba"``: the G5 angular sums on the CPU in one compiled loop over the triplets
+          (:mod:`~pesforge.descriptors.numba_sums`), what :attr:`numba` already turns on
+          by default in eval mode; raises where the kernel does not serve the parameters
+          (G4, non-integer zetas) or numba is missing.
+        * ``"inductor"``: the per-triplet factors (:func:`g5_triplet_terms` /
+          :func:`g4_triplet_terms`) with ``torch.compile(dynamic=True, **options)``, one fused
+          loop instead of a dozen passes, forward and backward (one compilation serves every
+          system size; the first call compiles). Not for training on forces (no double
+          backward).
+        * ``"auto"``: numba where it serves the parameters, else inductor.
+        """
+        p = self.parameters_
+        if backend == "auto":
+            backend = "numba" if numba_sums.serves(p.angular_kind, p.zetas) else "inductor"
+        if backend == "numba":
+            numba_sums.check_parameters(p.angular_kind, p.zetas)
+            self.numba = True
+        elif backend == "inductor":
+            kernel = g5_triplet_terms if p.angular_kind == "g5" else g4_triplet_terms
+            self._compiled_terms = torch.compile(kernel, dynamic=True, **options)
+            self.numba = False
+        else:
+            raise ValueError(f"backend must be 'auto', 'numba' or 'inductor', not {backend!r}")
         return self
 
     def species(self, atomic_numbers: torch.Tensor) -> torch.Tensor:
@@ -210,25 +234,24 @@ class SymmetryFunctions(nn.Module):
         blocks of :attr:`block_atoms` centres (one block for small systems)."""
         species = self.species(batch[K.ATOMIC_NUMBERS])
         n_atoms = species.shape[0]
-        vectors = edge_vectors(batch)
         i, j = batch[K.EDGE_INDEX]
         shifts = batch[K.EDGE_SHIFTS]
         if n_atoms <= self.block_atoms:
-            yield 0, n_atoms, self._block(vectors, i, j, shifts, species, 0, n_atoms)
+            yield 0, n_atoms, self._block(edge_vectors(batch), i, j, shifts, species, 0, n_atoms)
             return
         if len(i) > 1 and bool((i[1:] < i[:-1]).any()):
             order = torch.argsort(i, stable=True)
-            vectors, i, j, shifts = vectors[order], i[order], j[order], shifts[order]
+            i, j, shifts = i[order], j[order], shifts[order]
         starts = torch.arange(0, n_atoms, self.block_atoms, device=i.device)
         bounds = torch.searchsorted(i, torch.cat([starts, starts.new_tensor([n_atoms])])).tolist()
-        # split (not slicing): its backward concatenates the blocks' gradients, where each
-        # slice's backward would allocate a gradient of all edges (quadratic in size).
-        sizes = [e1 - e0 for e0, e1 in zip(bounds[:-1], bounds[1:])]
-        for lo, e0, e1, block_vectors in zip(starts.tolist(), bounds[:-1], bounds[1:],
-                                             torch.split(vectors, sizes)):
+        # Each block's edge vectors from the positions: no per-edge tensor of the whole system
+        # (above glibc's 32 MiB mmap threshold such tensors cost fresh pages on every call).
+        for lo, e0, e1 in zip(starts.tolist(), bounds[:-1], bounds[1:]):
             hi = min(lo + self.block_atoms, n_atoms)
-            yield lo, hi, self._block(block_vectors, i[e0:e1] - lo, j[e0:e1], shifts[e0:e1],
-                                      species, lo, hi - lo)
+            edges = {**batch, K.EDGE_INDEX: torch.stack([i[e0:e1], j[e0:e1]]),
+                     K.EDGE_SHIFTS: shifts[e0:e1]}
+            yield lo, hi, self._block(edge_vectors(edges), i[e0:e1] - lo, j[e0:e1],
+                                      shifts[e0:e1], species, lo, hi - lo)
 
     def _block(self, vectors: torch.Tensor, i: torch.Tensor, j: torch.Tensor,
                shifts: torch.Tensor, species: torch.Tensor, lo: int,
@@ -236,7 +259,10 @@ class SymmetryFunctions(nn.Module):
         """Features (n_centres, F) of the centres ``lo + i`` (0 <= i < n_centres) from their
         edges (vectors (E, 3) Å, neighbour indices ``j`` into ``species``, lattice shifts)."""
         p = self.parameters_
-        dtype = vectors.dtype
+        fast = self.numba and not self.training and vectors.device.type == "cpu"
+        if fast and bool((i[1:] < i[:-1]).any()):  # the numba loop needs edges by centre
+            order = torch.argsort(i, stable=True)
+            vectors, i, j, shifts = vectors[order], i[order], j[order], shifts[order]
         r = torch.linalg.norm(vectors, dim=1)
         neighbour_species = species[j]
         g_rad = self._radial(r, i, j, shifts, species, lo, n_centres)
@@ -248,8 +274,19 @@ class SymmetryFunctions(nn.Module):
         centre = i.index_select(0, inside)
         v_in = vectors.index_select(0, inside)
         neighbour_species = neighbour_species.index_select(0, inside)
+        if fast and len(inside) > 1:
+            g_ang = self._numba_angular(v_in, centre, neighbour_species, n_centres)
+        else:
+            g_ang = self._angular(v_in, centre, neighbour_species, n_centres)
+        return torch.cat([g_rad.reshape(n_centres, -1), g_ang.reshape(n_centres, -1)], dim=1)
+
+    def _angular(self, v_in: torch.Tensor, centre: torch.Tensor,
+                 neighbour_species: torch.Tensor, n_centres: int) -> torch.Tensor:
+        """Angular sums (n_centres, n_pairs x n_angular) from the edges inside the angular
+        cutoff: ``v_in`` (E, 3) Å, their centres and their neighbours' species."""
+        p = self.parameters_
         a, b = triplets(centre, n_centres)
-        eta, shift = self.angular_eta.to(dtype), self.angular_shift.to(dtype)
+        eta, shift = self.angular_eta.to(v_in.dtype), self.angular_shift.to(v_in.dtype)
         zetas, lambdas = tuple(map(float, p.zetas)), tuple(map(float, p.lambdas))
         if self._compiled_terms is not None and len(a) > 1:
             shells, angular = self._compiled_terms(v_in, a, b, eta, shift, p.angular_cutoff,
@@ -257,10 +294,10 @@ class SymmetryFunctions(nn.Module):
         elif p.angular_kind == "g5":
             # exp(-eta((r_ij-r_s)^2 + (r_ik-r_s)^2)) f_c f_c factorises into per-edge shells;
             # unit vectors and shells are gathered together (two gathers instead of four).
-            r_in = r.index_select(0, inside)
+            r_in = torch.linalg.norm(v_in, dim=1)
             per_edge = torch.cat([v_in / r_in[:, None], g2(r_in, eta, shift, p.angular_cutoff)],
                                  dim=1)
-            n_in = len(inside)
+            n_in = len(v_in)
             products = gather(per_edge, Rows(a, n_in)) * gather(per_edge, Rows(b, n_in))
             unit_products, shells = products.split([3, shift.shape[0]], dim=1)
             angular = angular_part(unit_products.sum(1), zetas, lambdas)
@@ -272,7 +309,21 @@ class SymmetryFunctions(nn.Module):
         slot = (centre.index_select(0, a) * self.n_pairs
                 + self.pair_of_species.view(-1).index_select(0, pair))
         g_ang = 2.0 * outer_scatter(shells, angular, Rows(slot, n_centres * self.n_pairs))
-        return torch.cat([g_rad.reshape(n_centres, -1), g_ang.reshape(n_centres, -1)], dim=1)
+        return g_ang.reshape(n_centres, -1)
+
+    def _numba_angular(self, v_in: torch.Tensor, centre: torch.Tensor,
+                       neighbour_species: torch.Tensor, n_centres: int) -> torch.Tensor:
+        """:meth:`_angular` by the numba kernel (:func:`~pesforge.descriptors.numba_sums.
+        g5_sums`), with :meth:`_angular` as its differentiable twin."""
+        p = self.parameters_
+
+        def eager(vectors):
+            return self._angular(vectors, centre, neighbour_species, n_centres)
+
+        return numba_sums.g5_sums(v_in, centre, neighbour_species, self.pair_of_species,
+                                  torch.tensor(p.angular_eta, dtype=torch.float64),
+                                  torch.tensor(p.angular_shift, dtype=torch.float64),
+                                  p.angular_cutoff, p.zetas, p.lambdas, n_centres, eager)
 
     def _radial(self, r, i, j, shifts, species, lo: int, n_centres: int) -> torch.Tensor:
         """G2 sums (n_centres x n_elements, n_radial) of the block's centres.

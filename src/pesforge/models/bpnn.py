@@ -80,12 +80,12 @@ class BPNN(Potential):
         return torch.cat([self.energies_from_features(features, numbers[lo:hi])
                           for lo, hi, features in self.descriptor.blocks(batch)])
 
-    def compile_for_inference(self, **options) -> BPNN:
-        """Compile the per-triplet work of the symmetry functions with torch.compile (see
-        :meth:`~pesforge.descriptors.symmetry_functions.SymmetryFunctions.
-        compile_for_inference`): faster energies, forces and stress, the same values; not
-        for training on forces. Returns ``self``."""
-        self.descriptor.compile_for_inference(**options)
+    def compile_for_inference(self, backend: str = "auto", **options) -> BPNN:
+        """The symmetry functions' fast inference path (see :meth:`~pesforge.descriptors.
+        symmetry_functions.SymmetryFunctions.compile_for_inference`: ``"numba"``,
+        ``"inductor"`` or ``"auto"``): faster energies, forces and stress, the same values.
+        Returns ``self``."""
+        self.descriptor.compile_for_inference(backend, **options)
         return self
 
     def features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:

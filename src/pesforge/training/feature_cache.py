@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from torch.autograd import forward_ad
 
 from pesforge.data import keys as K
 from pesforge.data.batch import collate, frame_graph, labels, to
@@ -73,7 +74,9 @@ class FeatureCache:
             for c in range(3):
                 tangent = torch.zeros_like(positions)
                 tangent[local == a, c] = 1.0
-                _, tangents_out[a, c] = torch.func.jvp(features, (positions,), (tangent,))
+                with forward_ad.dual_level():  # not torch.func.jvp: see numba_kernels
+                    dual = features(forward_ad.make_dual(positions, tangent))
+                    tangents_out[a, c] = forward_ad.unpack_dual(dual).tangent
         for f, (frame, (edges, _)) in enumerate(zip(frames, graphs)):
             lo, n = int(offsets[f]), int(n_atoms[f])
             pairs = np.unique(np.concatenate([edges, np.tile(np.arange(n), (2, 1))], axis=1),
