@@ -74,7 +74,7 @@ class FeatureCache:
             for c in range(3):
                 tangent = torch.zeros_like(positions)
                 tangent[local == a, c] = 1.0
-                with forward_ad.dual_level():  # not torch.func.jvp: see numba_kernels
+                with forward_ad.dual_level():  # not torch.func.jvp: see numba_sums
                     dual = features(forward_ad.make_dual(positions, tangent))
                     tangents_out[a, c] = forward_ad.unpack_dual(dual).tangent
         for f, (frame, (edges, _)) in enumerate(zip(frames, graphs)):
