@@ -50,10 +50,15 @@ class FeatureCache:
         self._features: list[torch.Tensor] = []
         self._pairs: list[torch.Tensor] = []  # (2, P_f) local (i, k)
         self._jacobians: list[torch.Tensor] = []  # (P_f, F, 3)
-        for start in range(0, len(self.frames), chunk):
-            part = range(start, min(start + chunk, len(self.frames)))
-            self._build_chunk(model, [self.frames[n] for n in part], [graphs[n] for n in part],
-                              cutoff, dtype)
+        training = model.training
+        model.eval()  # the descriptor's numba path where it applies (the same features)
+        try:
+            for start in range(0, len(self.frames), chunk):
+                part = range(start, min(start + chunk, len(self.frames)))
+                self._build_chunk(model, [self.frames[n] for n in part],
+                                  [graphs[n] for n in part], cutoff, dtype)
+        finally:
+            model.train(training)
 
     def _build_chunk(self, model, frames, graphs, cutoff, dtype) -> None:
         batch = collate(frames, cutoff, dtype=dtype, graphs=graphs)
