@@ -38,12 +38,14 @@ def collate(frames: Sequence[Frame], cutoff: float, *, dtype: torch.dtype = torc
     """
     if len(frames) == 0:
         raise ValueError("cannot collate an empty list of frames")
-    if graphs is None:
-        graphs = [frame_graph(f, cutoff) for f in frames]
     n_atoms = np.array([len(f) for f in frames], dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(n_atoms)[:-1]])
-    edge_index = np.concatenate([g[0] + o for g, o in zip(graphs, offsets)], axis=1)
-    shifts = np.concatenate([g[1] for g in graphs], axis=0)
+    if graphs is None and len(frames) == 1:  # our own arrays: no copies
+        edge_index, shifts = frame_graph(frames[0], cutoff)
+    else:
+        graphs = graphs or [frame_graph(f, cutoff) for f in frames]
+        offsets = np.concatenate([[0], np.cumsum(n_atoms)[:-1]])
+        edge_index = np.concatenate([g[0] + o for g, o in zip(graphs, offsets)], axis=1)
+        shifts = np.concatenate([g[1] for g in graphs], axis=0)
     batch: Batch = {
         K.POSITIONS: torch.from_numpy(np.concatenate([f.positions for f in frames])),
         K.ATOMIC_NUMBERS: torch.from_numpy(np.concatenate([f.numbers for f in frames])),
@@ -52,7 +54,7 @@ def collate(frames: Sequence[Frame], cutoff: float, *, dtype: torch.dtype = torc
         K.CELL: torch.from_numpy(np.stack([f.cell for f in frames])),
         K.PBC: torch.from_numpy(np.stack([f.pbc for f in frames])),
         K.EDGE_INDEX: torch.from_numpy(edge_index),
-        K.EDGE_SHIFTS: torch.from_numpy(shifts.astype(np.float64)),
+        K.EDGE_SHIFTS: torch.from_numpy(shifts).to(dtype),  # integers: exact in any dtype
         **labels(frames),
     }
     return to(batch, dtype=dtype)

@@ -41,9 +41,13 @@ def neighbor_list(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cuto
     # centres alone on narrow keys (a radix sort).
     key = i.astype(np.int16 if n <= 2**15 else np.int32 if n <= 2**31 else np.int64)
     order = np.argsort(key, kind="stable")
-    i, j = i.take(order).astype(np.int64), j.take(order).astype(np.int64)
+    # gathered straight into the result (vesin's uint64 indices viewed as int64: no copies,
+    # which matter at millions of edges)
+    edge_index = np.empty((2, len(order)), dtype=np.int64)
+    np.take(i.view(np.int64), order, out=edge_index[0])
+    np.take(j.view(np.int64), order, out=edge_index[1])
     shifts = shifts.take(order, axis=0).astype(np.int64).reshape(-1, 3)
-    return np.stack([i, j]), shifts
+    return edge_index, shifts
 
 
 @functools.lru_cache(maxsize=8)
