@@ -11,7 +11,7 @@ from torch.autograd import forward_ad
 from pesforge import testing as T
 from pesforge.analysis.hessian import model_hessian
 from pesforge.data import keys as K
-from pesforge.data.batch import from_atoms
+from pesforge.data.batch import collate, from_atoms
 from pesforge.data.frame import Frame
 from pesforge.descriptors import numba_sums
 from pesforge.descriptors.symmetry_functions import SymmetryFunctionParameters
@@ -83,6 +83,17 @@ def test_numba_forward_mode_derivatives_are_exact():
     want, got = jvp(eager), jvp(fast)
     for n, what in enumerate(("features", "jvp")):
         assert_close_relative(got[n], want[n], rtol=RTOL, what=what)
+
+
+def test_numba_float32_batch_of_systems():
+    """float32 in and out (float64 inside), several systems of one batch."""
+    eager, fast = (model.float() for model in models())
+    systems = [T.periodic_cell(ELEMENTS, seed=2), T.molecule(ELEMENTS)]
+    batch = collate([Frame.from_atoms(a) for a in systems], eager.cutoff, dtype=torch.float32)
+    want, got = (compute(model, batch, forces=True) for model in (eager, fast))
+    assert got[K.FORCES].dtype == torch.float32
+    for key in (K.ENERGY, K.FORCES):
+        assert_close_relative(got[key], want[key], rtol=1e-5, what=key)
 
 
 def test_numba_backend_refuses_what_it_cannot_compute():
