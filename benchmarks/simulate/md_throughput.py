@@ -13,8 +13,9 @@ correlation 3, r_c = 5 Å), random weights, float32 (speed does not depend on th
 step, then both are timed in ``--repeats`` alternating blocks of ``--steps`` steps (fewer for
 big boxes), each block from the configuration after the warm-up (so that both engines time the
 same configurations, however the random-weight dynamics wanders), and the fastest block of
-each is reported, so that both see the same share of a loaded machine. ``--batch N`` also times N independent copies of the smallest box as one
-torch batch (ASE: one system after another).
+each is reported, so that both see the same share of a loaded machine. ``--batch N`` also
+times N independent copies of the smallest box as one torch batch (ASE: one system after
+another).
 """
 
 from __future__ import annotations

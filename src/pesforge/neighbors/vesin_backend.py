@@ -41,13 +41,19 @@ def neighbor_list(positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray, cuto
     # centres alone on narrow keys (a radix sort).
     key = i.astype(np.int16 if n <= 2**15 else np.int32 if n <= 2**31 else np.int64)
     order = np.argsort(key, kind="stable")
-    # gathered straight into the result (vesin's uint64 indices viewed as int64: no copies,
-    # which matter at millions of edges)
+    # gathered straight into the result: no copies, which matter at millions of edges
     edge_index = np.empty((2, len(order)), dtype=np.int64)
-    np.take(i.view(np.int64), order, out=edge_index[0])
-    np.take(j.view(np.int64), order, out=edge_index[1])
+    np.take(_int64(i), order, out=edge_index[0])
+    np.take(_int64(j), order, out=edge_index[1])
     shifts = shifts.take(order, axis=0).astype(np.int64).reshape(-1, 3)
     return edge_index, shifts
+
+
+def _int64(index: np.ndarray) -> np.ndarray:
+    """Atom indices as int64; vesin's uint64 ones as a view (indices are far below 2^63)."""
+    if index.dtype == np.uint64:
+        return index.view(np.int64)
+    return index.astype(np.int64, copy=False)
 
 
 @functools.lru_cache(maxsize=8)
