@@ -16,6 +16,7 @@ from pesforge.data.frame import Frame
 from pesforge.descriptors import numba_sums
 from pesforge.descriptors.symmetry_functions import SymmetryFunctionParameters
 from pesforge.models import BPNN, compute
+from pesforge.training.feature_cache import FeatureCache
 
 from model_helpers import ELEMENTS, assert_close_relative, perturb
 
@@ -94,6 +95,17 @@ def test_numba_float32_batch_of_systems():
     assert got[K.FORCES].dtype == torch.float32
     for key in (K.ENERGY, K.FORCES):
         assert_close_relative(got[key], want[key], rtol=1e-5, what=key)
+
+
+def test_feature_cache_with_and_without_numba():
+    """The training cache's features and Jacobians: numba through forward_ad, eager through
+    torch.func.jvp."""
+    eager, fast = models()
+    frames = [Frame.from_atoms(T.molecule(ELEMENTS))]
+    with_numba, without = FeatureCache(fast, frames), FeatureCache(eager, frames)
+    for got, want, what in ((with_numba._features, without._features, "features"),
+                            (with_numba._jacobians, without._jacobians, "Jacobians")):
+        assert_close_relative(got[0], want[0], rtol=RTOL, what=what)
 
 
 def test_numba_backend_refuses_what_it_cannot_compute():

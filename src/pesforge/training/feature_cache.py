@@ -74,12 +74,18 @@ class FeatureCache:
 
         with torch.no_grad():
             values = features(positions)
+        # The numba descriptor's forward-mode rule needs torch.autograd.forward_ad (see
+        # numba_sums); the eager descriptor is faster under torch.func.jvp.
+        numba = getattr(getattr(model, "descriptor", None), "numba", False)
         tangents_out = {}
         for a in range(int(n_atoms.max())):
             for c in range(3):
                 tangent = torch.zeros_like(positions)
                 tangent[local == a, c] = 1.0
-                with forward_ad.dual_level():  # not torch.func.jvp: see numba_sums
+                if not numba:
+                    _, tangents_out[a, c] = torch.func.jvp(features, (positions,), (tangent,))
+                    continue
+                with forward_ad.dual_level():
                     dual = features(forward_ad.make_dual(positions, tangent))
                     tangents_out[a, c] = forward_ad.unpack_dual(dual).tangent
         for f, (frame, (edges, _)) in enumerate(zip(frames, graphs)):
