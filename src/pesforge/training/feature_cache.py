@@ -26,6 +26,7 @@ from torch.autograd import forward_ad
 from pesforge.data import keys as K
 from pesforge.data.batch import collate, frame_graph, labels, to
 from pesforge.data.frame import Frame
+from pesforge.descriptors.symmetry_functions import SymmetryFunctions
 
 
 def supports_cache(model, frames: Sequence[Frame], max_atoms: int = 64) -> bool:
@@ -76,7 +77,8 @@ class FeatureCache:
             values = features(positions)
         # The numba descriptor's forward-mode rule needs torch.autograd.forward_ad (see
         # numba_sums); the eager descriptor is faster under torch.func.jvp.
-        numba = getattr(getattr(model, "descriptor", None), "numba", False)
+        numba = any(getattr(m, "numba", False) for m in model.modules()
+                    if isinstance(m, SymmetryFunctions))
         tangents_out = {}
         for a in range(int(n_atoms.max())):
             for c in range(3):
