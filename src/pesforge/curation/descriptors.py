@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.autograd import forward_ad
 
 from pesforge.data import keys as K
 from pesforge.data.frame import Frame
@@ -93,9 +92,7 @@ def describe_frames(frames: Sequence[Frame], *, parameters=None, elements=None,
                 for c in range(3):
                     t = torch.zeros_like(positions)
                     t[local == a, c] = 1.0
-                    with forward_ad.dual_level():  # as the feature cache
-                        dual = sums(forward_ad.make_dual(positions, t))
-                        tangents[a, c] = forward_ad.unpack_dual(dual).tangent.detach()
+                    tangents[a, c] = torch.func.jvp(sums, (positions,), (t,))[1].detach()
             for f, n in enumerate(n_atoms.tolist()):
                 jacs.append(np.stack([tangents[a, c][f].numpy() for a in range(n)
                                       for c in range(3)]))
