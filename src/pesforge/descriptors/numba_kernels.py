@@ -43,6 +43,19 @@ def _powers(base, table):
         table[k] = table[k - 1] * base
 
 
+@_njit(inline="always")
+def _dot(x, a, y, b):
+    """x[a] . y[b] of two (n, 3) arrays."""
+    return x[a, 0] * y[b, 0] + x[a, 1] * y[b, 1] + x[a, 2] * y[b, 2]
+
+
+@_njit(inline="always")
+def _scratch(zetas, lambdas):
+    """A centre's work arrays: angular terms, their derivatives, a power table."""
+    n_zl = zetas.shape[0] * lambdas.shape[0]
+    return np.empty(n_zl), np.empty(n_zl), np.empty(zetas.max() + 1)
+
+
 @_njit(parallel=True)
 def _angular_edges(vectors, eta, shift, r_cut, r, unit, shells, d_shells):
     """Per edge (inside the angular cutoff): length r, unit vector, the G5 shells
@@ -72,7 +85,7 @@ def _angular_sums(start, species, pair, unit, shells, zetas, lambdas, out):
         table = np.empty(zetas.max() + 1)
         for a in range(start[c], start[c + 1]):
             for b in range(a + 1, start[c + 1]):
-                cos = unit[a, 0] * unit[b, 0] + unit[a, 1] * unit[b, 1] + unit[a, 2] * unit[b, 2]
+                cos = _dot(unit, a, unit, b)
                 for li in range(lambdas.shape[0]):
                     _powers(max(0.5 * lambdas[li] * cos + 0.5, 0.0), table)
                     for zi in range(zetas.shape[0]):
@@ -101,18 +114,15 @@ def _angular_terms(cos, zetas, lambdas, table, angular, d_angular):
 def _angular_backward(start, species, pair, r, unit, shells, d_shells, zetas, lambdas,
                       grad_out, grad_vectors):
     """grad_vectors (E, 3): the gradient of sum(grad_out * out) with respect to the edges."""
-    n_l = lambdas.shape[0]
-    n_zl = zetas.shape[0] * n_l
+    n_zl = zetas.shape[0] * lambdas.shape[0]
     for c in numba.prange(start.shape[0] - 1):
         e0, e1 = start[c], start[c + 1]
         d_r = np.zeros(e1 - e0)
         d_unit = np.zeros((e1 - e0, 3))
-        angular = np.empty(n_zl)
-        d_angular = np.empty(n_zl)
-        table = np.empty(zetas.max() + 1)
+        angular, d_angular, table = _scratch(zetas, lambdas)
         for a in range(e0, e1):
             for b in range(a + 1, e1):
-                cos = unit[a, 0] * unit[b, 0] + unit[a, 1] * unit[b, 1] + unit[a, 2] * unit[b, 2]
+                cos = _dot(unit, a, unit, b)
                 _angular_terms(cos, zetas, lambdas, table, angular, d_angular)
                 p = pair[species[a], species[b]]
                 d_cos = 0.0
@@ -130,8 +140,7 @@ def _angular_backward(start, species, pair, r, unit, shells, d_shells, zetas, la
                     d_unit[b - e0, k] += d_cos * unit[a, k]
         for a in range(e0, e1):
             i = a - e0
-            radial = (d_unit[i, 0] * unit[a, 0] + d_unit[i, 1] * unit[a, 1]
-                      + d_unit[i, 2] * unit[a, 2])
+            radial = _dot(d_unit, i, unit, a)
             for k in range(3):
                 grad_vectors[a, k] = (d_r[i] * unit[a, k]
                                       + (d_unit[i, k] - radial * unit[a, k]) / r[a])
@@ -140,24 +149,20 @@ def _angular_backward(start, species, pair, r, unit, shells, d_shells, zetas, la
 @_njit(parallel=True)
 def _angular_jvp(start, species, pair, r, unit, shells, d_shells, zetas, lambdas, tangents, out):
     """out (as :func:`_angular_sums`): the derivative of the sums along ``tangents`` (E, 3)."""
-    n_l = lambdas.shape[0]
-    n_zl = zetas.shape[0] * n_l
+    n_zl = zetas.shape[0] * lambdas.shape[0]
     for c in numba.prange(start.shape[0] - 1):
         e0, e1 = start[c], start[c + 1]
         d_r = np.empty(e1 - e0)
         d_unit = np.empty((e1 - e0, 3))
         for a in range(e0, e1):
             i = a - e0
-            d_r[i] = (unit[a, 0] * tangents[a, 0] + unit[a, 1] * tangents[a, 1]
-                      + unit[a, 2] * tangents[a, 2])
+            d_r[i] = _dot(unit, a, tangents, a)
             for k in range(3):
                 d_unit[i, k] = (tangents[a, k] - d_r[i] * unit[a, k]) / r[a]
-        angular = np.empty(n_zl)
-        d_angular = np.empty(n_zl)
-        table = np.empty(zetas.max() + 1)
+        angular, d_angular, table = _scratch(zetas, lambdas)
         for a in range(e0, e1):
             for b in range(a + 1, e1):
-                cos = unit[a, 0] * unit[b, 0] + unit[a, 1] * unit[b, 1] + unit[a, 2] * unit[b, 2]
+                cos = _dot(unit, a, unit, b)
                 d_cos = 0.0
                 for k in range(3):
                     d_cos += d_unit[a - e0, k] * unit[b, k] + unit[a, k] * d_unit[b - e0, k]

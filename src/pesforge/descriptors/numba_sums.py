@@ -45,19 +45,37 @@ def _starts(centre: torch.Tensor, n_centres: int) -> np.ndarray:
     return start
 
 
+class G5Parameters:
+    """The G5 kernel's constants as numba's arrays, built once per descriptor.
+
+    Args:
+        pair_of_species: (n_elements, n_elements) element pair -> pair index.
+        eta, shift: (n_shells,) 1/Å², Å: the shells exp(-eta (r - shift)^2) f_c(r).
+        r_cut: the angular cutoff in Å.
+        zetas: integer exponents >= 1; lambdas: +-1.
+    """
+
+    def __init__(self, pair_of_species: torch.Tensor, eta, shift, r_cut: float, zetas,
+                 lambdas):
+        self.pair = pair_of_species.numpy().astype(np.int64)
+        self.eta = np.asarray(eta, dtype=np.float64)
+        self.shift = np.asarray(shift, dtype=np.float64)
+        self.r_cut = float(r_cut)
+        self.zetas = np.asarray([int(z) for z in zetas], dtype=np.int64)
+        self.lambdas = np.asarray(lambdas, dtype=np.float64)
+        self.n_pairs = int(self.pair.max()) + 1
+
+
 class _G5:
     """G5 sums of one block, (C, n_pairs x n_shells x n_zeta x n_lambda), as numpy."""
 
-    def __init__(self, centre, neighbour_species, n_centres, parameters):
-        pair, eta, shift, self.r_cut, zetas, lambdas = parameters
+    def __init__(self, centre, neighbour_species, n_centres, parameters: G5Parameters):
+        p = parameters
+        self.pair, self.eta, self.shift, self.r_cut = p.pair, p.eta, p.shift, p.r_cut
+        self.zetas, self.lambdas = p.zetas, p.lambdas
         self.start = _starts(centre, n_centres)
         self.species = neighbour_species.numpy().astype(np.int64)
-        self.pair = pair.numpy().astype(np.int64)
-        self.eta, self.shift = _float64(eta), _float64(shift)
-        self.zetas = np.asarray([int(z) for z in zetas], dtype=np.int64)
-        self.lambdas = np.asarray(lambdas, dtype=np.float64)
-        self.shape = (n_centres, int(self.pair.max()) + 1, len(self.eta),
-                      len(self.zetas) * len(self.lambdas))
+        self.shape = (n_centres, p.n_pairs, len(p.eta), len(p.zetas) * len(p.lambdas))
 
     def forward(self, vectors: np.ndarray) -> np.ndarray:
         n, n_shells = len(vectors), len(self.eta)
@@ -88,7 +106,7 @@ class _Call:
     """One application: its parameters and, once the forward ran, its kernel (an object
     that torch.func passes through as it is, unlike a dict)."""
 
-    def __init__(self, parameters: tuple):
+    def __init__(self, parameters: G5Parameters):
         self.parameters = parameters
         self.kernel: _G5 | None = None
 
@@ -124,8 +142,7 @@ class _G5Sums(torch.autograd.Function):
 
 
 def g5_sums(vectors: torch.Tensor, centre: torch.Tensor, neighbour_species: torch.Tensor,
-            pair_of_species: torch.Tensor, eta: torch.Tensor, shift: torch.Tensor,
-            r_cut: float, zetas: tuple, lambdas: tuple, n_centres: int,
+            parameters: G5Parameters, n_centres: int,
             eager: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
     """G5 sums of ``n_centres`` atoms, (n_centres, n_pairs x n_shells x n_zeta x n_lambda).
 
@@ -133,16 +150,13 @@ def g5_sums(vectors: torch.Tensor, centre: torch.Tensor, neighbour_species: torc
         vectors: (E, 3) Å, edges inside the angular cutoff, grouped by centre (CPU).
         centre: (E,) centre of each edge, non-decreasing, in [0, n_centres).
         neighbour_species: (E,) species index of each edge's neighbour.
-        pair_of_species: (n_elements, n_elements) element pair -> pair index.
-        eta, shift: (n_shells,) 1/Å², Å: the shells exp(-eta (r - shift)^2) f_c(r).
-        r_cut: the angular cutoff in Å.
-        zetas: integer exponents >= 1; lambdas: +-1.
+        parameters: the descriptor's :class:`G5Parameters`.
         eager: the same sums as differentiable torch operations of ``vectors`` (used by the
             backward under ``create_graph``).
     """
     _match_threads()
-    call = _Call((pair_of_species, eta, shift, float(r_cut), tuple(zetas), tuple(lambdas)))
-    return _G5Sums.apply(vectors, centre, neighbour_species, n_centres, call, eager)
+    return _G5Sums.apply(vectors, centre, neighbour_species, n_centres, _Call(parameters),
+                         eager)
 
 
 def serves(angular_kind: str, zetas) -> bool:

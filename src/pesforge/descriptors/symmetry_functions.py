@@ -182,6 +182,9 @@ class SymmetryFunctions(nn.Module):
         #: G5 sums by the numba kernel (:mod:`~pesforge.descriptors.numba_sums`) in eval
         #: mode on the CPU; on by default where the kernel serves the parameters.
         self.numba = numba_sums.serves(p.angular_kind, p.zetas)
+        self._g5 = (numba_sums.G5Parameters(pair, p.angular_eta, p.angular_shift,
+                                            p.angular_cutoff, p.zetas, p.lambdas)
+                    if self.numba else None)
 
     def compile_for_inference(self, backend: str = "auto", **options) -> "SymmetryFunctions":
         """A faster path for energies, forces and stress, the same values. Returns self.
@@ -315,15 +318,10 @@ class SymmetryFunctions(nn.Module):
                        neighbour_species: torch.Tensor, n_centres: int) -> torch.Tensor:
         """:meth:`_angular` by the numba kernel (:func:`~pesforge.descriptors.numba_sums.
         g5_sums`), with :meth:`_angular` as its differentiable twin."""
-        p = self.parameters_
-
         def eager(vectors):
             return self._angular(vectors, centre, neighbour_species, n_centres)
 
-        return numba_sums.g5_sums(v_in, centre, neighbour_species, self.pair_of_species,
-                                  torch.tensor(p.angular_eta, dtype=torch.float64),
-                                  torch.tensor(p.angular_shift, dtype=torch.float64),
-                                  p.angular_cutoff, p.zetas, p.lambdas, n_centres, eager)
+        return numba_sums.g5_sums(v_in, centre, neighbour_species, self._g5, n_centres, eager)
 
     def _radial(self, r, i, j, shifts, species, lo: int, n_centres: int) -> torch.Tensor:
         """G2 sums (n_centres x n_elements, n_radial) of the block's centres.
