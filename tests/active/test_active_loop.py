@@ -1,6 +1,7 @@
 """The active-learning loop with real oracles (EMT on a Cu cell, GFN2-xTB on water)."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -59,6 +60,12 @@ def test_emt_cu_two_iterations(cu_file, tmp_path):
     later = run_active_learning(ActiveLearningConfig.model_validate(allowed), resume=True,
                                 progress=False)
     assert later.counts == result.counts
+    # a campaign moved to another folder resumes there
+    shutil.copytree(tmp_path / "run", tmp_path / "moved")
+    moved = cu_config(cu_file, tmp_path / "moved", **{"labeling.max_attempts": 3})
+    there = run_active_learning(ActiveLearningConfig.model_validate(moved), resume=True,
+                                progress=False)
+    assert there.counts == result.counts and there.output == tmp_path / "moved"
 
 
 def test_tblite_water_two_iterations(water_file, tmp_path):
@@ -133,3 +140,55 @@ def test_cli_reports_bad_input_on_one_line(tmp_path):
     result = runner.invoke(app, ["active-learn", str(path)])
     assert result.exit_code == 1 and "none.xyz" in result.output
     assert not (tmp_path / "o" / "store.db").exists()
+
+
+def test_final_model_trained_on_a_finished_campaigns_labels(cu_file, tmp_path):
+    """``final`` added to a finished campaign: resuming trains the production model on every
+    label, with no new oracle call; its recorded test errors are those of the saved file, and
+    a second resume (a finished checkpoint) gives the same record."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+
+    from pesforge.active.committee import errors
+    from pesforge.data.frame import Frame
+    from pesforge.data.readers import read
+    from pesforge.data.writers import write_extxyz
+
+    rng = np.random.default_rng(0)
+    test = []
+    for _ in range(3):
+        atoms = bulk("Cu", "fcc", a=3.6, cubic=True)
+        atoms.positions += rng.normal(scale=0.05, size=atoms.positions.shape)
+        atoms.calc = EMT()
+        test.append(Frame(numbers=atoms.numbers, positions=atoms.positions,
+                          cell=atoms.cell.array, pbc=atoms.pbc,
+                          energy=atoms.get_potential_energy(), forces=atoms.get_forces()))
+    write_extxyz(tmp_path / "test.xyz", test, prefix="")
+    tree = cu_config(cu_file, tmp_path / "f", **{"stop.max_iterations": 1,
+                                                  "test_file": str(tmp_path / "test.xyz")})
+    first = run_active_learning(ActiveLearningConfig.model_validate(tree), progress=False)
+    assert first.final is None and not (tmp_path / "f" / "final.json").exists()
+    tree["final"] = {"model": {"name": "equivariant", "cutoff": 4.0, "dtype": "float64",
+                               "equivariant": {"channels": 4, "lmax": 1, "interactions": 1,
+                                               "correlation": 2, "n_radial": 4,
+                                               "radial_hidden": 8, "readout_hidden": 4}},
+                     "optimizer": {"max_epochs": 3, "batch_size": 2},
+                     "validation_fraction": 0.25}
+    config = ActiveLearningConfig.model_validate(tree)
+    done = run_active_learning(config, resume=True, progress=False)
+    assert done.counts == first.counts  # no oracle call
+    record = json.loads((tmp_path / "f" / "final.json").read_text())
+    assert record == done.final
+    assert record["n_labelled"] == first.counts["done"] == 4 and record["epochs"] == 3
+    assert record["model"] == "equivariant" and record["stop_reason"] == "max_epochs"
+    labels = read(tmp_path / "f" / "final" / "labels.xyz", energy_key="REF_energy",
+                  forces_key="REF_forces", stress_key="REF_stress")
+    stored = LabelStore(tmp_path / "f" / "store.db").labelled()
+    assert [f.energy for f in labels] == [f.energy for f in stored]
+    model = load_model(record["model_file"])
+    assert model.name == "equivariant"
+    again = errors(model, read(tmp_path / "test.xyz"))
+    assert again["forces_mae"] == pytest.approx(record["test"]["forces_mae"], rel=1e-9)
+    assert "forces_std_mean" not in again  # one model, no committee spread
+    repeat = run_active_learning(config, resume=True, progress=False)
+    assert repeat.final["test"] == record["test"] and repeat.final["epochs"] == 3

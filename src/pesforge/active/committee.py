@@ -145,27 +145,33 @@ def validation_frames(frames: Sequence[Frame], config: CommitteeConfig,
     return [frames[i] for i in val_idx]
 
 
-def errors(ensemble, frames: Sequence[Frame]) -> dict[str, float]:
-    """Committee-mean errors on labelled frames: energy MAE per atom (eV/atom), force MAE
-    and RMSE (eV/Å), and the mean per-atom force std (eV/Å)."""
+def errors(potential, frames: Sequence[Frame]) -> dict[str, float]:
+    """Errors on labelled frames of a committee (its mean) or of one potential: energy MAE
+    per atom (eV/atom), force MAE and RMSE (eV/Å); for a committee also the mean per-atom
+    force std and the mean over frames of its maximum (eV/Å)."""
     from pesforge.data.batch import collate
+    from pesforge.models.autograd import compute
     from pesforge.uncertainty import ensemble_compute
 
     if not frames:
         return {}
-    batch = collate(list(frames), ensemble.cutoff, dtype=ensemble.dtype)
-    out = ensemble_compute(ensemble, batch)
+    batch = collate(list(frames), potential.cutoff, dtype=potential.dtype)
+    committee = potential.name == "ensemble"
+    out = (ensemble_compute(potential, batch) if committee
+           else compute(potential.eval(), batch, forces=True))
     n_atoms = batch[K.N_ATOMS].double()
-    e_err = ((out[K.ENERGY] - batch[K.REF_ENERGY]) / n_atoms).abs()
+    e_err = ((out[K.ENERGY].detach() - batch[K.REF_ENERGY]) / n_atoms).abs()
     has_f = batch[K.HAS_FORCES][batch[K.SYSTEM]]
-    f_err = (out[K.FORCES].double() - batch[K.REF_FORCES].double())[has_f]
-    return {"n_frames": len(frames),
-            "energy_mae_per_atom": float(e_err.mean()),
-            "forces_mae": float(f_err.abs().mean()) if len(f_err) else float("nan"),
-            "forces_rmse": float(f_err.pow(2).mean().sqrt()) if len(f_err) else float("nan"),
-            "forces_std_mean": float(out[K.FORCES_STD].mean()),
-            "max_forces_std_mean": float(np.mean(per_system_max(
-                out[K.FORCES_STD], batch[K.SYSTEM], len(frames))))}
+    f_err = (out[K.FORCES].detach().double() - batch[K.REF_FORCES].double())[has_f]
+    result = {"n_frames": len(frames),
+              "energy_mae_per_atom": float(e_err.mean()),
+              "forces_mae": float(f_err.abs().mean()) if len(f_err) else float("nan"),
+              "forces_rmse": float(f_err.pow(2).mean().sqrt()) if len(f_err) else float("nan")}
+    if committee:
+        result["forces_std_mean"] = float(out[K.FORCES_STD].mean())
+        result["max_forces_std_mean"] = float(np.mean(per_system_max(
+            out[K.FORCES_STD], batch[K.SYSTEM], len(frames))))
+    return result
 
 
 def per_system_max(values: torch.Tensor, system: torch.Tensor, n: int) -> np.ndarray:

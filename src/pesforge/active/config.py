@@ -2,8 +2,9 @@
 
 Sections: ``oracle`` (which reference method), ``committee`` (the ensemble and how it is
 retrained), ``explore`` (Langevin MD with the committee), ``select`` (which explored frames are
-sent to the oracle), ``labeling`` (Dask cluster and retry policy) and ``stop`` (target
-uncertainty and budget). Units: temperatures K, times fs, forces eV/Å, lengths Å.
+sent to the oracle), ``labeling`` (Dask cluster and retry policy), ``stop`` (target
+uncertainty and budget) and ``final`` (the production model trained on all labels).
+Units: temperatures K, times fs, forces eV/Å, lengths Å.
 
 Example (``pesforge active-learn al.yaml``; ``--resume`` after an interruption)::
 
@@ -17,6 +18,7 @@ Example (``pesforge active-learn al.yaml``; ``--resume`` after an interruption):
     select: {threshold: 0.05, batch_size: 16}
     labeling: {cluster: local, n_workers: 2}
     stop: {target_uncertainty: 0.03, max_oracle_calls: 200}
+    final: {model: {name: equivariant}, optimizer: {max_epochs: 300}}   # the model to ship
     output: al-ethanol
 """
 
@@ -172,12 +174,30 @@ class StopConfig(_Strict):
     max_iterations: int = Field(10, ge=1)
 
 
+class FinalModelConfig(_Strict):
+    """The production model, trained once the loop stops on every label it bought.
+
+    The committee only chooses frames; this is the model to ship, typically a more accurate
+    architecture (``{model: {name: equivariant}, optimizer: {max_epochs: 300}}``). It is a
+    ``pesforge train`` run in ``OUTPUT/final/`` (model.safetensors, metrics.json, plots,
+    checkpoint: a killed run resumes); its errors on ``test_file`` go to ``OUTPUT/final.json``.
+    ``validation_fraction`` of the labels is held out for model selection.
+    """
+
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    validation_fraction: float = Field(0.05, gt=0.0, lt=1.0)
+    max_minutes: float | None = Field(None, gt=0.0)
+
+
 class ActiveLearningConfig(_Strict):
     """An active-learning campaign.
 
     ``initial``: a structure file (any ASE format) with the starting structure(s); the first
     round labels them and ``n_initial - 1`` copies per structure rattled by ``rattle`` Å.
     ``test_file``: optional labelled frames at the oracle's level for the report's error.
+    ``final``: optional production model trained on all labels when the loop stops.
     ``output``: the campaign folder (``store.db``, one ``iter_NNN/`` per round, reports).
     """
 
@@ -191,6 +211,7 @@ class ActiveLearningConfig(_Strict):
     n_initial: int = Field(4, ge=1)
     rattle: float = Field(0.05, ge=0.0)
     test_file: str | None = None
+    final: FinalModelConfig | None = None
     seed: int = Field(0, ge=0)
     device: str = "cpu"
     output: str = "pesforge-active"

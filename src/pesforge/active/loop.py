@@ -4,7 +4,8 @@ Iteration ``i`` labels the pending calls of the store, (re)trains the committee 
 so far (warm start from iteration ``i-1``), explores with it, and queues the selected frames as
 iteration ``i+1``'s calls. The loop ends when the committee's uncertainty on fresh exploration
 falls below the target, when no candidate is uncertain enough to be worth a call, when the
-oracle budget is spent, or after ``max_iterations`` trainings.
+oracle budget is spent, or after ``max_iterations`` trainings. Then, if the config asks for
+one, a production model is trained on all labels (:mod:`pesforge.active.final`).
 
 Durability: the store (SQLite) holds every label the moment it arrives and the phase the
 campaign is in (``label``, ``train``, ``explore``, ``done``). Each phase is deterministic given
@@ -27,6 +28,7 @@ from pesforge.active import report
 from pesforge.active.committee import errors, load_committee, train_committee, validation_frames
 from pesforge.active.config import ActiveLearningConfig, OracleSpec
 from pesforge.active.explore import explore
+from pesforge.active.final import train_final
 from pesforge.active.select import select
 from pesforge.data.frame import Frame
 from pesforge.oracles.base import Oracle
@@ -35,8 +37,9 @@ from pesforge.oracles.store import LabelStore
 from pesforge.training.config import ConfigError
 
 STORE_FILE = "store.db"
-#: Config sections a resumed campaign may change (e.g. more workers, a larger budget).
-RESUMABLE_CHANGES = ("labeling", "stop", "device")
+#: Config sections a resumed campaign may change (e.g. more workers, a larger budget, a
+#: production model to train on a finished campaign's labels, or the folder it was moved to).
+RESUMABLE_CHANGES = ("labeling", "stop", "device", "final", "output")
 
 
 @dataclass
@@ -48,6 +51,7 @@ class ActiveResult:
     stop_reason: str
     counts: dict[str, int]
     reports: list[dict[str, Any]]
+    final: dict[str, Any] | None = None  # the production model's record (final.json)
 
 
 def build_oracle(spec: OracleSpec) -> Oracle:
@@ -141,10 +145,14 @@ def run_active_learning(config: ActiveLearningConfig, resume: bool = False,
         store.set_state(config=current, iteration=0, phase="label")
     say = print if progress else (lambda *a, **k: None)
     _iterate(config, store, oracle, output, say)
+    final = None
+    if config.final is not None:
+        say("final model: training on all labels", flush=True)
+        final = train_final(config, store, output, progress)
     state = store.state
     reports = [report.update(output, k, {}) for k in range(int(state["iteration"]) + 1)]
     return ActiveResult(output, int(state["iteration"]) + 1, state.get("stop_reason", ""),
-                        store.counts(), reports)
+                        store.counts(), reports, final)
 
 
 def _iterate(config: ActiveLearningConfig, store: LabelStore, oracle: Oracle, output: Path,

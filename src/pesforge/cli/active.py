@@ -30,3 +30,7 @@ def register(app: typer.Typer) -> None:
                    f"labels {counts['done']}, failed calls {counts['failed']}, oracle attempts "
                    f"{counts['attempts']}")
         typer.echo(f"report: {result.output / 'report.json'}")
+        if result.final is not None:
+            test = result.final.get("test", {}).get("forces_mae")
+            typer.echo(f"final model: {result.final['model_file']}"
+                       + (f"; test force MAE {test * 1e3:.1f} meV/Å" if test is not None else ""))
