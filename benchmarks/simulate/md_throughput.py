@@ -15,8 +15,8 @@ big boxes), each block from the configuration after the warm-up (so that both en
 same configurations, however the random-weight dynamics wanders), and the fastest block of
 each is reported, so that both see the same share of a loaded machine. ``--batch N`` also
 times N independent copies of the smallest box as one torch batch (ASE: one system after
-another). Each row also splits a step into the model's share (the calls to
-``pesforge.models.autograd.compute``: forward and forces, identical work in both engines) and
+another). Each row also splits a step into the model's share (forward and forces through
+the engine's evaluator, identical work in both engines) and
 everything else, each engine's own overhead (neighbour list, batch, integrator, conversions).
 """
 
@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from systems import ethanol_box
 
-from pesforge.models.autograd import compute
 from pesforge.simulate import ForceField, VelocityVerlet, init_state, run
+from pesforge.simulate.forcefield import default_evaluator
 from pesforge.units import FS_TO_ASE_TIME
 
 DT = 0.5
@@ -50,7 +50,7 @@ def load(path: str | None, arch: str = "bpnn"):
     used: trained on isolated molecules, it heats a liquid box to 10 000 K within 3 fs,
     which would only measure neighbour-list rebuilds)."""
     from pesforge.data.batch import from_atoms
-    from pesforge.models import BPNN, load_model
+    from pesforge.models import BPNN, compute, load_model
 
     if path:
         return load_model(path).eval(), f"model file {path}"
@@ -74,14 +74,15 @@ def load(path: str | None, arch: str = "bpnn"):
 
 
 class ModelClock:
-    """Process CPU seconds spent in the model calls (``compute``) of one engine."""
+    """Process CPU seconds spent in the model calls of one engine (the engine's own evaluator,
+    :func:`~pesforge.simulate.forcefield.default_evaluator`, in both)."""
 
     def __init__(self):
         self.seconds = 0.0
 
     def __call__(self, potential, batch: dict, stress: bool) -> dict:
         start = time.process_time()
-        out = compute(potential, batch, forces=True, stress=stress)
+        out = default_evaluator(potential, batch, stress)
         self.seconds += time.process_time() - start
         return out
 
