@@ -3,7 +3,8 @@ same size, with the same settings, and print the test force MAE of each.
 
 The loop selects with a cheap committee (four BPNNs); what a user ships is one model of the
 most accurate architecture trained on the labels the loop paid for. This script measures both
-sides of that comparison with the same model, the same epochs and the same validation share::
+sides of that comparison with the same model, the same epochs and the same validation share
+(a campaign's own ``final:`` section trains the first side itself, with the same result)::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/active/final_model.py \\
         /tmp/al-cmax/active/iter_010/data.xyz --test /tmp/al-cmax/test.xyz \\
