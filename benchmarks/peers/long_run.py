@@ -33,6 +33,8 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=600)
     p.add_argument("--lr", type=float, default=5e-3)
     p.add_argument("--out", required=True)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="config override for a new run, e.g. model.equivariant.channels=128")
     args = p.parse_args()
 
     from pesforge.runtime import tune_allocator
@@ -45,7 +47,7 @@ def main() -> None:
     if not resume:
         paths = accuracy.write_subsets(args.molecule, 950, 50, 1000, out / "data")
         settings = argparse.Namespace(n_val=50, n_train=950, minutes=None, batch_size=None,
-                                      lr=args.lr, patience=5, seed=0, set=[])
+                                      lr=args.lr, patience=5, seed=0, set=args.set)
         tree = accuracy._pesforge_config(args.code, paths, settings, out).model_dump(
             mode="json")
         tree["max_minutes"] = None
