@@ -18,6 +18,7 @@ import torch
 
 from pesforge.data import keys as K
 from pesforge.data.frame import Frame
+from pesforge.models.autograd import position_jvps
 
 
 def audit_parameters(cutoff: float = 5.0):
@@ -87,12 +88,7 @@ def describe_frames(frames: Sequence[Frame], *, parameters=None, elements=None,
         summed.append(d.numpy())
         atomic += [g[o:o + n].numpy() for o, n in zip(offsets.tolist(), n_atoms.tolist())]
         if jacobians:
-            tangents = {}
-            for a in range(int(n_atoms.max())):
-                for c in range(3):
-                    t = torch.zeros_like(positions)
-                    t[local == a, c] = 1.0
-                    tangents[a, c] = torch.func.jvp(sums, (positions,), (t,))[1].detach()
+            tangents = position_jvps(sums, positions, local)
             for f, n in enumerate(n_atoms.tolist()):
                 jacs.append(np.stack([tangents[a, c][f].numpy() for a in range(n)
                                       for c in range(3)]))

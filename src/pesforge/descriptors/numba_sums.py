@@ -70,35 +70,33 @@ class _G5:
     """G5 sums of one block, (C, n_pairs x n_shells x n_zeta x n_lambda), as numpy."""
 
     def __init__(self, centre, neighbour_species, n_centres, parameters: G5Parameters):
-        p = parameters
-        self.pair, self.eta, self.shift, self.r_cut = p.pair, p.eta, p.shift, p.r_cut
-        self.zetas, self.lambdas = p.zetas, p.lambdas
+        self.p = p = parameters
         self.start = _starts(centre, n_centres)
         self.species = neighbour_species.numpy().astype(np.int64)
         self.shape = (n_centres, p.n_pairs, len(p.eta), len(p.zetas) * len(p.lambdas))
 
     def forward(self, vectors: np.ndarray) -> np.ndarray:
-        n, n_shells = len(vectors), len(self.eta)
+        p, n = self.p, len(vectors)
         self.r, self.unit = np.empty(n), np.empty((n, 3))
-        self.shells, self.d_shells = np.empty((n, n_shells)), np.empty((n, n_shells))
-        nk._angular_edges(vectors, self.eta, self.shift, self.r_cut, self.r, self.unit,
-                          self.shells, self.d_shells)
+        self.shells, self.d_shells = np.empty((n, len(p.eta))), np.empty((n, len(p.eta)))
+        nk._angular_edges(vectors, p.eta, p.shift, p.r_cut, self.r, self.unit, self.shells,
+                          self.d_shells)
         out = np.zeros(self.shape)
-        nk._angular_sums(self.start, self.species, self.pair, self.unit, self.shells,
-                         self.zetas, self.lambdas, out)
+        nk._angular_sums(self.start, self.species, p.pair, self.unit, self.shells, p.zetas,
+                         p.lambdas, out)
         return out.reshape(self.shape[0], -1)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        grad = np.empty((len(self.r), 3))
-        nk._angular_backward(self.start, self.species, self.pair, self.r, self.unit,
-                             self.shells, self.d_shells, self.zetas, self.lambdas,
-                             grad_out.reshape(self.shape), grad)
+        p, grad = self.p, np.empty((len(self.r), 3))
+        nk._angular_backward(self.start, self.species, p.pair, self.r, self.unit, self.shells,
+                             self.d_shells, p.zetas, p.lambdas, grad_out.reshape(self.shape),
+                             grad)
         return grad
 
     def jvp(self, tangents: np.ndarray) -> np.ndarray:
-        out = np.zeros(self.shape)
-        nk._angular_jvp(self.start, self.species, self.pair, self.r, self.unit, self.shells,
-                        self.d_shells, self.zetas, self.lambdas, tangents, out)
+        p, out = self.p, np.zeros(self.shape)
+        nk._angular_jvp(self.start, self.species, p.pair, self.r, self.unit, self.shells,
+                        self.d_shells, p.zetas, p.lambdas, tangents, out)
         return out.reshape(self.shape[0], -1)
 
 

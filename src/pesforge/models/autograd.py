@@ -73,3 +73,31 @@ def compute(potential: Potential, batch: dict[str, torch.Tensor], *, forces: boo
         out[K.STRESS] = torch.where((volume > 0)[:, None, None], -virial / safe[:, None, None],
                                     torch.zeros_like(virial))
     return out if training else {k: v.detach() for k, v in out.items()}
+
+
+def position_jvps(fn, positions: torch.Tensor, local: torch.Tensor, *,
+                  forward_mode: bool = False) -> dict[tuple[int, int], torch.Tensor]:
+    """Derivatives of ``fn(positions)`` along each atom's Cartesian directions, all systems
+    of a batch at once: ``{(a, c): d fn / d positions[atom a of every system, c]}``, detached.
+
+    Args:
+        fn: positions (A, 3) -> any tensor.
+        positions: (A, 3) Å.
+        local: (A,) each atom's index within its system.
+        forward_mode: use ``torch.autograd.forward_ad`` (what custom Functions with only a
+            ``jvp`` rule need, e.g. the numba G5 sums) instead of ``torch.func.jvp``.
+    """
+    from torch.autograd import forward_ad
+
+    out = {}
+    for a in range(int(local.max()) + 1):
+        for c in range(3):
+            tangent = torch.zeros_like(positions)
+            tangent[local == a, c] = 1.0
+            if forward_mode:
+                with forward_ad.dual_level():
+                    dual = fn(forward_ad.make_dual(positions, tangent))
+                    out[a, c] = forward_ad.unpack_dual(dual).tangent.detach()
+            else:
+                out[a, c] = torch.func.jvp(fn, (positions,), (tangent,))[1].detach()
+    return out

@@ -21,12 +21,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from torch.autograd import forward_ad
 
 from pesforge.data import keys as K
 from pesforge.data.batch import collate, frame_graph, labels, to
 from pesforge.data.frame import Frame
 from pesforge.descriptors.symmetry_functions import SymmetryFunctions
+from pesforge.models.autograd import position_jvps
 
 
 def supports_cache(model, frames: Sequence[Frame], max_atoms: int = 64) -> bool:
@@ -79,17 +79,7 @@ class FeatureCache:
         # numba_sums); the eager descriptor is faster under torch.func.jvp.
         numba = any(getattr(m, "numba", False) for m in model.modules()
                     if isinstance(m, SymmetryFunctions))
-        tangents_out = {}
-        for a in range(int(n_atoms.max())):
-            for c in range(3):
-                tangent = torch.zeros_like(positions)
-                tangent[local == a, c] = 1.0
-                if not numba:
-                    _, tangents_out[a, c] = torch.func.jvp(features, (positions,), (tangent,))
-                    continue
-                with forward_ad.dual_level():
-                    dual = features(forward_ad.make_dual(positions, tangent))
-                    tangents_out[a, c] = forward_ad.unpack_dual(dual).tangent
+        tangents_out = position_jvps(features, positions, local, forward_mode=numba)
         for f, (frame, (edges, _)) in enumerate(zip(frames, graphs)):
             lo, n = int(offsets[f]), int(n_atoms[f])
             pairs = np.unique(np.concatenate([edges, np.tile(np.arange(n), (2, 1))], axis=1),
