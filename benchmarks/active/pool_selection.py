@@ -12,6 +12,10 @@ max per-atom force std, and adds ``--batch-size`` frames chosen by ``--strategy`
 * ``farthest_point`` / ``clusters`` / ``cluster_maxima``: :func:`pesforge.active.select.select`
   with threshold 0, as the active-learning loop does.
 
+``--score error`` ranks by the actual max per-atom force error of the committee mean instead
+of its std (hindsight, from the pool's labels): what a perfect uncertainty estimate would
+give, so it bounds what any selection by predicted error can gain.
+
 This isolates selection from exploration: the candidates are the test distribution itself.
 If uncertainty-driven picks from the true distribution do not beat random ones, no exploration
 scheme feeding the same selection will. Needs ../shared/data (rMD17)::
@@ -35,6 +39,8 @@ STRATEGIES = ("random", "top", "farthest_point", "clusters", "cluster_maxima")
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--strategy", choices=STRATEGIES, default="top")
+    p.add_argument("--score", choices=("std", "error"), default="std",
+                   help="rank by the committee's force std, or by its actual force error")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--n-initial", type=int, default=8)
     p.add_argument("--batch-size", type=int, default=20)
@@ -71,8 +77,10 @@ def main() -> None:
                                    first=True)
         mae = errors(ensemble, test)["forces_mae"]
         curve.append({"labels": len(chosen), "forces_mae": mae})
-        print(f"{args.strategy} {len(chosen):4d} labels {mae * 1e3:7.1f} meV/Å", flush=True)
+        print(f"{args.strategy}/{args.score} {len(chosen):4d} labels {mae * 1e3:7.1f} meV/Å",
+              flush=True)
         (out / "curve.json").write_text(json.dumps({"strategy": args.strategy,
+                                                    "score": args.score,
                                                     "curve": curve}, indent=1))
         if r == args.rounds:
             break
@@ -81,8 +89,10 @@ def main() -> None:
             picks = rng.choice(rest, args.batch_size, replace=False)
         else:
             batch = collate([pool[i] for i in rest], ensemble.cutoff, dtype=ensemble.dtype)
-            std = ensemble_compute(ensemble, batch)[K.FORCES_STD]
-            per_frame = per_system_max(std.double(), batch[K.SYSTEM], len(rest))  # eV/Å
+            pred = ensemble_compute(ensemble, batch)
+            score = pred[K.FORCES_STD] if args.score == "std" else \
+                (pred[K.FORCES] - batch[K.REF_FORCES]).norm(dim=1)
+            per_frame = per_system_max(score.double(), batch[K.SYSTEM], len(rest))  # eV/Å
             if args.strategy == "top":
                 picks = rest[np.argsort(-per_frame)[:args.batch_size]]
             else:

@@ -1,5 +1,5 @@
 """A long training run toward the converged accuracy targets (rMD17 split 01, 950/50 frames,
-all 1000 test frames), resumable across sessions.
+all 1000 test frames), resumable after a kill while its output folder survives.
 
 The settings are those of ``accuracy.py`` for the code (its ``_pesforge_config``), with no time
 budget: a cosine learning-rate schedule over ``--epochs`` and no early stopping. The first call
