@@ -151,12 +151,12 @@ def errors(potential, frames: Sequence[Frame]) -> dict[str, float]:
     force std and the mean over frames of its maximum (eV/Å)."""
     from pesforge.data.batch import collate
     from pesforge.models.autograd import compute
-    from pesforge.uncertainty import ensemble_compute
+    from pesforge.uncertainty import Ensemble, ensemble_compute
 
     if not frames:
         return {}
     batch = collate(list(frames), potential.cutoff, dtype=potential.dtype)
-    committee = potential.name == "ensemble"
+    committee = isinstance(potential, Ensemble)
     out = (ensemble_compute(potential, batch) if committee
            else compute(potential.eval(), batch, forces=True))
     n_atoms = batch[K.N_ATOMS].double()
