@@ -9,8 +9,10 @@ max per-atom force std, and adds ``--batch-size`` frames chosen by ``--strategy`
 
 * ``random``: uniform draws (the baseline, through the same code path);
 * ``top``: the most uncertain frames;
-* ``farthest_point`` / ``clusters`` / ``cluster_maxima``: :func:`pesforge.active.select.select`
-  with threshold 0, as the active-learning loop does.
+* ``farthest_point`` / ``clusters`` / ``cluster_maxima`` / ``lcmd`` / ``max_determinant``:
+  :func:`pesforge.active.select.select` with threshold 0, as the active-learning loop does,
+  in the radial fingerprint space or (``--space committee``) in the committee's last-layer
+  gradient features.
 
 ``--score error`` ranks by the actual max per-atom force error of the committee mean instead
 of its std (hindsight, from the pool's labels): what a perfect uncertainty estimate would
@@ -33,7 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-STRATEGIES = ("random", "top", "farthest_point", "clusters", "cluster_maxima")
+STRATEGIES = ("random", "top", "farthest_point", "clusters", "cluster_maxima", "lcmd",
+              "max_determinant")
 
 
 def main() -> None:
@@ -41,6 +44,8 @@ def main() -> None:
     p.add_argument("--strategy", choices=STRATEGIES, default="top")
     p.add_argument("--score", choices=("std", "error"), default="std",
                    help="rank by the committee's force std, or by its actual force error")
+    p.add_argument("--space", choices=("fingerprint", "committee"), default="fingerprint",
+                   help="the feature space of the spread-out strategies")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--n-initial", type=int, default=8)
     p.add_argument("--batch-size", type=int, default=20)
@@ -56,7 +61,7 @@ def main() -> None:
 
     from pesforge.active.committee import errors, per_system_max, train_committee
     from pesforge.active.config import CommitteeConfig
-    from pesforge.active.select import select
+    from pesforge.active.select import readout_descriptor, select
     from pesforge.data import keys as K
     from pesforge.data import rmd17
     from pesforge.data.batch import collate
@@ -77,10 +82,11 @@ def main() -> None:
                                    first=True)
         mae = errors(ensemble, test)["forces_mae"]
         curve.append({"labels": len(chosen), "forces_mae": mae})
-        print(f"{args.strategy}/{args.score} {len(chosen):4d} labels {mae * 1e3:7.1f} meV/Å",
-              flush=True)
+        print(f"{args.strategy}/{args.score}/{args.space} {len(chosen):4d} labels "
+              f"{mae * 1e3:7.1f} meV/Å", flush=True)
         (out / "curve.json").write_text(json.dumps({"strategy": args.strategy,
                                                     "score": args.score,
+                                                    "space": args.space,
                                                     "curve": curve}, indent=1))
         if r == args.rounds:
             break
@@ -93,12 +99,14 @@ def main() -> None:
             score = pred[K.FORCES_STD] if args.score == "std" else \
                 (pred[K.FORCES] - batch[K.REF_FORCES]).norm(dim=1)
             per_frame = per_system_max(score.double(), batch[K.SYSTEM], len(rest))  # eV/Å
+            describe = readout_descriptor(ensemble) if args.space == "committee" else None
             if args.strategy == "top":
                 picks = rest[np.argsort(-per_frame)[:args.batch_size]]
             else:
                 picks = rest[select([pool[i] for i in rest], per_frame, threshold=0.0,
                                     batch_size=args.batch_size, cutoff=5.0, labelled=frames,
-                                    strategy=args.strategy, seed=[args.seed, r])]
+                                    strategy=args.strategy, seed=[args.seed, r],
+                                    describe=describe)]
         chosen += [int(i) for i in picks]
 
 

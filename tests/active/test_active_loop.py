@@ -76,7 +76,8 @@ def test_tblite_water_two_iterations(water_file, tmp_path):
         "explore": {"temperatures": [500.0], "n_steps": 20, "sample_every": 4,
                     "timestep": 0.5, "uncertainty_ceiling": 100.0,
                     "bias": {"kind": "uncertainty", "strength": 0.5}},
-        "select": {"threshold": 0.0, "batch_size": 3},
+        "select": {"threshold": 0.0, "batch_size": 3, "strategy": "lcmd",
+                   "space": "committee"},
         "labeling": {"cluster": "serial"},
         "stop": {"max_iterations": 2, "target_uncertainty": 0.0}})
     result = run_active_learning(config, progress=False)
@@ -87,9 +88,12 @@ def test_tblite_water_two_iterations(water_file, tmp_path):
 
 def test_a_driver_oracle_explores_for_the_loop(cu_file, tmp_path):
     """explore.driver: EMT drives the MD; no trajectory stops at the (tiny) ceiling, so each
-    of the 2 temperatures x 2 strains yields n_steps / sample_every = 4 candidates."""
+    of the 2 temperatures x 2 strains yields n_steps / sample_every = 4 candidates. The picks
+    are D-optimal in the committee's feature space (a periodic cell)."""
     tree = cu_config(cu_file, tmp_path / "d", **{"explore.driver": {"kind": "emt"},
-                                                  "explore.uncertainty_ceiling": 1e-9})
+                                                  "explore.uncertainty_ceiling": 1e-9,
+                                                  "select.strategy": "max_determinant",
+                                                  "select.space": "committee"})
     result = run_active_learning(ActiveLearningConfig.model_validate(tree), progress=False)
     assert result.iterations == 2 and result.counts["done"] == 6
     reports = json.loads((tmp_path / "d" / "report.json").read_text())

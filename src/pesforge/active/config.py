@@ -151,16 +151,20 @@ class ExploreConfig(_Strict):
 
 class SelectConfig(_Strict):
     """Which candidates go to the oracle: those with max per-atom force std above
-    ``threshold`` eV/Å, at most ``batch_size`` per iteration, spread in descriptor space
-    (radial distribution fingerprint within ``descriptor_cutoff`` Å) by ``strategy``:
-    ``farthest_point`` (diverse, favours extremes), ``clusters`` (k-means representatives,
-    typical structures) or ``cluster_maxima`` (the most uncertain member of each k-means
-    cluster); see :mod:`pesforge.active.select`."""
+    ``threshold`` eV/Å, at most ``batch_size`` per iteration, spread in a feature space
+    (``space``: ``fingerprint``, the radial distribution fingerprint within
+    ``descriptor_cutoff`` Å, or ``committee``, the committee's last-layer gradient features)
+    by ``strategy``: ``farthest_point`` (diverse, favours extremes), ``clusters`` (k-means
+    representatives, typical structures), ``cluster_maxima`` (the most uncertain member of
+    each k-means cluster), ``lcmd`` (largest-cluster maximum distance from the labelled data)
+    or ``max_determinant`` (greedy D-optimal design); see :mod:`pesforge.active.select`."""
 
     threshold: float = Field(0.05, ge=0.0)
     batch_size: int = Field(8, ge=1)
     descriptor_cutoff: float = Field(5.0, gt=0.0)
-    strategy: Literal["farthest_point", "clusters", "cluster_maxima"] = "farthest_point"
+    strategy: Literal["farthest_point", "clusters", "cluster_maxima", "lcmd",
+                      "max_determinant"] = "farthest_point"
+    space: Literal["fingerprint", "committee"] = "fingerprint"
 
 
 class StopConfig(_Strict):

@@ -29,7 +29,7 @@ from pesforge.active.committee import errors, load_committee, train_committee, v
 from pesforge.active.config import ActiveLearningConfig, OracleSpec
 from pesforge.active.explore import explore
 from pesforge.active.final import train_final
-from pesforge.active.select import select
+from pesforge.active.select import readout_descriptor, select
 from pesforge.data.frame import Frame
 from pesforge.oracles.base import Oracle
 from pesforge.oracles.labeling import label_pending
@@ -226,7 +226,9 @@ def _explore(config: ActiveLearningConfig, store: LabelStore, it: int, output: P
     picked = select([c.frame for c in candidates], values, threshold=config.select.threshold,
                     batch_size=min(config.select.batch_size, budget),
                     cutoff=config.select.descriptor_cutoff, labelled=labelled,
-                    strategy=config.select.strategy, seed=[config.seed, it])
+                    strategy=config.select.strategy, seed=[config.seed, it],
+                    describe=(readout_descriptor(ensemble)
+                              if config.select.space == "committee" else None))
     report.update(output, it, {"exploration": {
         "uncertainty": report.uncertainty_summary(values), "stop_quantile": level,
         "n_candidates": len(candidates), "n_selected": len(picked),

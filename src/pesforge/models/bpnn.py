@@ -100,6 +100,14 @@ class BPNN(Potential):
         learned = self.energy_scale * nn_out.squeeze(1) + self.shift[species]
         return self.reference_energies[species] + learned.to(torch.float64)
 
+    def readout_features(self, batch):
+        """See :meth:`Potential.readout_features`: the element networks' last hidden layer,
+        (A, n_elements * hidden[-1])."""
+        numbers = batch[K.ATOMIC_NUMBERS]
+        return torch.cat([self.energy_scale * self.networks.hidden(
+            features, self.descriptor.species(numbers[lo:hi]), self.feature_mean,
+            self.feature_std) for lo, hi, features in self.descriptor.blocks(batch)])
+
     @torch.no_grad()
     def adopt_statistics(self, state: dict[str, torch.Tensor]) -> None:
         """See :meth:`Potential.adopt_statistics`. With standardised inputs (x - m) / s, the

@@ -171,6 +171,15 @@ class EquivariantPotential(Potential):
             y = y + (h[0][:, 0, :] @ readout.matrix(0)).squeeze(1)
         return self.head(y, f["species"])
 
+    def readout_features(self, batch):
+        """See :meth:`Potential.readout_features`: the invariant channels that the linear
+        readouts of the earlier blocks read, and the last readout's hidden layer,
+        (A, (n_blocks - 1) * channels + readout_hidden)."""
+        hs = self.features(batch)["h"][1:]
+        parts = [h[0][:, 0, :] for h in hs[:-1]]
+        parts.append(self.last_readout[:-1](hs[-1][0][:, 0, :]))
+        return self.head.energy_scale * torch.cat(parts, dim=1)
+
     def compile_for_inference(self, **options) -> EquivariantPotential:
         """Compile the forward pass in place with ``torch.compile(dynamic=True, **options)``
         (one compilation serves every system size; the first call compiles, about a minute

@@ -104,6 +104,11 @@ class PaiNN(Potential):
         y = self.readout(rep["scalars"][-1]).squeeze(1)
         return self.head(y, rep["species"][0])
 
+    def readout_features(self, batch):
+        """See :meth:`Potential.readout_features`: the readout MLP's hidden layer (A, F/2)."""
+        scalars = self.representation(batch)["scalars"][-1]
+        return self.head.energy_scale * self.readout[:-1](scalars)
+
     @torch.no_grad()
     def fit_statistics(self, batches, reference_energies: np.ndarray | None = None,
                        energy_scale: float | None = None) -> None:

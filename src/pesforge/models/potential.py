@@ -71,6 +71,14 @@ class Potential(nn.Module):
         on the new data, and re-express the weights so that every energy stays the same.
         Models without an exact re-expression keep their own statistics (this default)."""
 
+    def readout_features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Per-atom last-layer gradient features (A, D), eV: the inputs of the model's final
+        linear layer times the energy scale, so that an atom's energy is their dot product
+        with that layer's weights plus terms fixed by its element. Summed over a frame, they
+        are the gradient of its energy w.r.t. those weights: the feature space of kernel batch
+        selection in active learning (:mod:`pesforge.active.select`)."""
+        raise NotImplementedError(f"{type(self).__name__} has no readout features")
+
     def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
         """Fail early, naming the keys, when a batch lacks what this potential reads."""
         missing = [k for k in self.reads if k not in batch]

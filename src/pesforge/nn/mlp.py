@@ -39,18 +39,36 @@ class ElementMLPs(nn.Module):
 
     def forward(self, x: torch.Tensor, species: torch.Tensor, mean: torch.Tensor | None = None,
                 std: torch.Tensor | None = None) -> torch.Tensor:
-        out = x.new_zeros(x.shape[0], self.n_out)
+        return self._per_element(x, species, mean, std, self.n_out, head=True)
+
+    def hidden(self, x: torch.Tensor, species: torch.Tensor, mean: torch.Tensor | None = None,
+               std: torch.Tensor | None = None) -> torch.Tensor:
+        """The inputs of each element's output layer, (A, n_elements * H): an atom's H
+        last-hidden activations in its element's block of columns, zeros elsewhere. The output
+        is linear in them, so they are the gradient of the output w.r.t. that layer's weights."""
+        nets = self.nets
+        width = nets[0][-1].in_features
+        h = self._per_element(x, species, mean, std, width, head=False)
+        out = h.new_zeros(len(h), len(nets), width)
+        out[torch.arange(len(h), device=h.device), species] = h
+        return out.reshape(len(h), len(nets) * width)
+
+    def _per_element(self, x, species, mean, std, width: int, head: bool) -> torch.Tensor:
+        out = x.new_zeros(x.shape[0], width)
         for s, net in enumerate(self.nets):
             idx = torch.nonzero(species == s).squeeze(1)
             if not idx.numel():
                 continue
             # index_select rather than []: its backward (index_add) is the faster one
             xs = x.index_select(0, idx)
+            layers = net if head else net[:-1]
             if mean is None:
-                y = net(xs)
+                y = layers(xs)
+            elif not len(layers):  # no hidden layer: the standardised inputs
+                y = (xs - mean[s]) / std[s]
             else:
-                first = net[0]
+                first = layers[0]
                 weight = first.weight / std[s]
-                y = net[1:](F.linear(xs, weight, first.bias - weight @ mean[s]))
+                y = layers[1:](F.linear(xs, weight, first.bias - weight @ mean[s]))
             out = out.index_copy(0, idx, y)
         return out

@@ -31,9 +31,9 @@ def default_evaluator(potential: Potential, batch: dict, stress: bool) -> dict:
     own = getattr(potential, "md_outputs", None)
     if callable(own):
         return own(batch, stress)
-    if potential.name == "ensemble":
-        from pesforge.uncertainty.ensemble import ensemble_compute
+    from pesforge.uncertainty.ensemble import Ensemble, ensemble_compute
 
+    if isinstance(potential, Ensemble):
         return ensemble_compute(potential, batch, stress=stress)
     return compute(potential, batch, forces=True, stress=stress)
 

@@ -68,6 +68,13 @@ class Ensemble(Potential):
     def forward(self, batch: Batch) -> torch.Tensor:
         return sum(m(batch).to(torch.float64) for m in self.members) / len(self.members)
 
+    def readout_features(self, batch: Batch) -> torch.Tensor:
+        """The members' :meth:`~pesforge.models.Potential.readout_features` side by side,
+        each divided by sqrt(M): their dot products are the mean of the members' (A, D_sum)."""
+        scale = len(self.members) ** -0.5
+        return torch.cat([scale * m.readout_features(batch).to(torch.float64)
+                          for m in self.members], dim=1)
+
     def config(self):
         return {"members": [describe(m) for m in self.members]}
 

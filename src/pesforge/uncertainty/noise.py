@@ -83,6 +83,9 @@ class NoiseHead(Potential):
     def forward(self, batch: Batch) -> torch.Tensor:
         return self.potential(batch)
 
+    def readout_features(self, batch: Batch) -> torch.Tensor:
+        return self.potential.readout_features(batch)
+
     def features(self, batch: Batch) -> torch.Tensor:
         return self.potential.features(batch)
 
