@@ -47,8 +47,11 @@ def parse() -> argparse.Namespace:
     p.add_argument("--starts", type=int, default=2, help="trajectories per temperature and "
                    "round: the first geometry and the most recently labelled frames")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--strategy", choices=["farthest_point", "clusters", "cluster_maxima"],
+    p.add_argument("--strategy", choices=["farthest_point", "clusters", "cluster_maxima",
+                                          "lcmd", "max_determinant"],
                    default="farthest_point", help="how a batch is spread (select.strategy)")
+    p.add_argument("--space", choices=["fingerprint", "committee"], default="fingerprint",
+                   help="the feature space of the batch (select.space)")
     p.add_argument("--output", default="al-ethanol")
     p.add_argument("--part", choices=["both", "active", "random"], default="both",
                    help="run the two curves in separate processes (they share --output)")
@@ -105,7 +108,7 @@ def main() -> None:
                     "n_starts": args.starts,
                     "driver": {"kind": "tblite"} if args.driver == "tblite" else None},
         "select": {"threshold": 0.02, "batch_size": args.batch_size,
-                   "strategy": args.strategy},
+                   "strategy": args.strategy, "space": args.space},
         "labeling": {"cluster": "serial" if args.workers == 1 else "local",
                      "n_workers": args.workers},
         "stop": {"max_oracle_calls": args.max_calls, "max_iterations": 100,
