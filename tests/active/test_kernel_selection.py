@@ -130,3 +130,18 @@ def test_select_in_the_committee_feature_space():
     twins = [frames[0], *frames[10:20]]
     assert 0 not in select(twins, np.ones(11), threshold=0.0, batch_size=10, cutoff=4.0,
                            labelled=frames[:10], strategy="lcmd", describe=describe)
+
+
+def test_errors_report_the_force_error_tail():
+    from pesforge.active.committee import errors
+    from pesforge.models.autograd import compute
+
+    model = small_bpnn(hidden=(8,))
+    frames = rmd17("ethanol", "train")[:6]
+    batch = collate(frames, model.cutoff)
+    error = (compute(model, batch, forces=True)[K.FORCES].detach() - batch[K.REF_FORCES]).numpy()
+    worst = np.linalg.norm(error, axis=1).reshape(6, 9).max(1)
+    stats = errors(model, frames)
+    assert stats["forces_p99"] == pytest.approx(np.quantile(np.abs(error), 0.99), rel=1e-10)
+    assert stats["forces_max_error_mean"] == pytest.approx(worst.mean(), rel=1e-10)
+    assert stats["forces_max_error"] == pytest.approx(worst.max(), rel=1e-10)

@@ -147,8 +147,10 @@ def validation_frames(frames: Sequence[Frame], config: CommitteeConfig,
 
 def errors(potential, frames: Sequence[Frame]) -> dict[str, float]:
     """Errors on labelled frames of a committee (its mean) or of one potential: energy MAE
-    per atom (eV/atom), force MAE and RMSE (eV/Å); for a committee also the mean per-atom
-    force std and the mean over frames of its maximum (eV/Å)."""
+    per atom (eV/atom), force MAE and RMSE, the 99th percentile of |force component error|,
+    and the mean over frames and the maximum of each frame's largest per-atom force error
+    (eV/Å); for a committee also the mean per-atom force std and the mean over frames of its
+    maximum (eV/Å)."""
     from pesforge.data.batch import collate
     from pesforge.models.autograd import compute
     from pesforge.uncertainty import Ensemble, ensemble_compute
@@ -163,10 +165,17 @@ def errors(potential, frames: Sequence[Frame]) -> dict[str, float]:
     e_err = ((out[K.ENERGY].detach() - batch[K.REF_ENERGY]) / n_atoms).abs()
     has_f = batch[K.HAS_FORCES][batch[K.SYSTEM]]
     f_err = (out[K.FORCES].detach().double() - batch[K.REF_FORCES].double())[has_f]
-    result = {"n_frames": len(frames),
-              "energy_mae_per_atom": float(e_err.mean()),
-              "forces_mae": float(f_err.abs().mean()) if len(f_err) else float("nan"),
-              "forces_rmse": float(f_err.pow(2).mean().sqrt()) if len(f_err) else float("nan")}
+    result = {"n_frames": len(frames), "energy_mae_per_atom": float(e_err.mean())}
+    if len(f_err):
+        worst = per_system_max(f_err.norm(dim=1), batch[K.SYSTEM][has_f], len(frames))
+        worst = worst[batch[K.HAS_FORCES].cpu().numpy()]
+        result.update(forces_mae=float(f_err.abs().mean()),
+                      forces_rmse=float(f_err.pow(2).mean().sqrt()),
+                      forces_p99=float(np.quantile(f_err.abs().cpu().numpy(), 0.99)),
+                      forces_max_error_mean=float(worst.mean()),
+                      forces_max_error=float(worst.max()))
+    else:
+        result.update(forces_mae=float("nan"), forces_rmse=float("nan"))
     if committee:
         result["forces_std_mean"] = float(out[K.FORCES_STD].mean())
         result["max_forces_std_mean"] = float(np.mean(per_system_max(

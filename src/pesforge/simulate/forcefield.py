@@ -15,6 +15,7 @@ from pesforge.models.autograd import compute
 from pesforge.models.potential import Potential
 from pesforge.neighbors.skin import SkinNeighborList
 from pesforge.simulate.state import MDState
+from pesforge.uncertainty.ensemble import Ensemble, ensemble_compute
 
 #: ``evaluate(potential, batch, stress) -> outputs`` with at least ENERGY and FORCES.
 Evaluator = Callable[[Potential, dict, bool], dict]
@@ -31,8 +32,6 @@ def default_evaluator(potential: Potential, batch: dict, stress: bool) -> dict:
     own = getattr(potential, "md_outputs", None)
     if callable(own):
         return own(batch, stress)
-    from pesforge.uncertainty.ensemble import Ensemble, ensemble_compute
-
     if isinstance(potential, Ensemble):
         return ensemble_compute(potential, batch, stress=stress)
     return compute(potential, batch, forces=True, stress=stress)
